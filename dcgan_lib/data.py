@@ -1,0 +1,223 @@
+"""Datasets for the book (paper section 4: "no pre-processing ... besides scaling to [-1, 1]").
+
+:func:`get_dataset` returns a torchvision dataset by name, resized (shorter side) and
+centre-cropped to ``image_size``, converted to ``channels`` (1 = grey, 3 = colour) and scaled to
+[-1, 1]. Nothing else: no augmentation, as in the paper. Items are ``(image, label)``; datasets
+without labels give label 0 (LSUN gives its category index).
+
+torchvision does all the reading; this module only chooses the loader, finds Debian's copy of
+Fashion-MNIST (``/usr/share/datasets/fashion-mnist``), and turns missing or unreadable data into
+errors that name the path and say how to get the data.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset, TensorDataset
+from torchvision import datasets, transforms
+
+NAMES = ("mnist", "fashion-mnist", "cifar10", "svhn", "celeba", "lsun", "imagefolder", "synthetic")
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DEFAULT_CHANNELS = {"mnist": 1, "fashion-mnist": 1}
+HOW_TO_GET = {
+    "mnist": "pass download=True (CLI: --download) to fetch it with torchvision",
+    "fashion-mnist": "run `apt-get install -y dataset-fashion-mnist` (Debian) or pass download=True",
+    "cifar10": "pass download=True (CLI: --download) to fetch it with torchvision",
+    "svhn": "pass download=True (CLI: --download) to fetch it with torchvision",
+    "celeba": ("pass download=True; if Google Drive refuses (a common quota error), download "
+               "img_align_celeba.zip and the list_*.txt / identity_CelebA.txt files by hand from "
+               "the CelebA site into <root>/celeba/ and unzip the images there"),
+    "lsun": ("download the category's LMDB (e.g. bedroom_train_lmdb.zip) with the LSUN project's "
+             "download.py and unzip it into <root>/ so that <root>/bedroom_train_lmdb exists; "
+             "reading it needs `pip install lmdb`"),
+    "imagefolder": "point data_root at a folder of images (sub-folders become labels)",
+}
+
+
+def default_data_root() -> Path:
+    """``$DCGAN_DATA`` or ``~/.cache/dcgan_lib/data``."""
+    return Path(os.environ.get("DCGAN_DATA", Path.home() / ".cache" / "dcgan_lib" / "data"))
+
+
+def image_transform(image_size: int, channels: int) -> transforms.Compose:
+    """Resize the shorter side, centre-crop, convert to grey/RGB, scale to [-1, 1]."""
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 or 3, got {channels}")
+    mode = "L" if channels == 1 else "RGB"
+    return transforms.Compose([
+        transforms.Lambda(lambda im: im.convert(mode) if im.mode != mode else im),
+        transforms.Resize(image_size),
+        transforms.CenterCrop(image_size),
+        transforms.ToTensor(),
+        transforms.Normalize([0.5] * channels, [0.5] * channels),
+    ])
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Map images in [-1, 1] back to uint8 [0, 255]."""
+    return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def _missing(name: str, path: Path, err: Exception | None = None) -> FileNotFoundError:
+    msg = f"{name}: no data found at {path}. To get it: {HOW_TO_GET.get(name, 'see the README')}."
+    if err is not None:
+        msg += f" ({type(err).__name__}: {err})"
+    return FileNotFoundError(msg)
+
+
+def prepare_fashion_mnist(root: Path, source: Path = DEBIAN_FASHION_MNIST) -> bool:
+    """Decompress Debian's Fashion-MNIST ``.gz`` files into ``root/FashionMNIST/raw``.
+
+    torchvision's MD5 check rejects Debian's re-compressed ``.gz`` files, but it reads the
+    decompressed IDX files with ``download=False``. Returns True when the raw files are there.
+    """
+    raw = Path(root) / "FashionMNIST" / "raw"
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    if all((raw / n).exists() for n in names):
+        return True
+    if not all((Path(source) / f"{n}.gz").exists() for n in names):
+        return False
+    raw.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        if not (raw / n).exists():
+            tmp = raw / f"{n}.tmp"
+            with gzip.open(Path(source) / f"{n}.gz", "rb") as fin, open(tmp, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+            os.replace(tmp, raw / n)
+    return True
+
+
+class CheckedImageFolder(datasets.ImageFolder):
+    """``ImageFolder`` whose unreadable files raise an error naming the file."""
+
+    def __getitem__(self, index: int):
+        path, target = self.samples[index]
+        try:
+            img = self.loader(path)
+        except (UnidentifiedImageError, OSError) as err:
+            raise OSError(f"imagefolder: cannot read image {path}: {err}. "
+                          "Remove or replace the file.") from err
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, target
+
+
+def _pil_loader(path: str) -> Image.Image:
+    with open(path, "rb") as f:
+        img = Image.open(f)
+        img.load()
+    return img
+
+
+class SyntheticShapes(Dataset):
+    """Seeded toy images for the ``smoke`` profile: one bright disc or square on a dark,
+    slightly noisy background, random position, size and colour. Label 0 = disc, 1 = square.
+    """
+
+    def __init__(self, n: int = 512, image_size: int = 32, channels: int = 1, seed: int = 0):
+        g = torch.Generator().manual_seed(seed)
+        s = image_size
+        yy, xx = torch.meshgrid(torch.arange(s), torch.arange(s), indexing="ij")
+        cy = torch.randint(s // 4, 3 * s // 4, (n,), generator=g)
+        cx = torch.randint(s // 4, 3 * s // 4, (n,), generator=g)
+        r = torch.randint(max(2, s // 8), max(3, s // 4), (n,), generator=g)
+        self.labels = torch.randint(0, 2, (n,), generator=g)
+        dy = (yy[None] - cy[:, None, None]).abs()
+        dx = (xx[None] - cx[:, None, None]).abs()
+        disc = (dy**2 + dx**2) <= (r**2)[:, None, None]
+        square = torch.maximum(dy, dx) <= r[:, None, None]
+        mask = torch.where(self.labels[:, None, None] == 0, disc, square).float()
+        colour = 0.5 + 0.5 * torch.rand(n, channels, 1, 1, generator=g)
+        noise = 0.05 * torch.randn(n, channels, s, s, generator=g)
+        self.images = (mask[:, None] * colour + noise).clamp(0, 1) * 2 - 1
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int):
+        return self.images[i], int(self.labels[i])
+
+
+def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
+                channels: int | None = None, split: str = "train", download: bool = False,
+                category: str = "bedroom", synthetic_size: int = 512, seed: int = 0) -> Dataset:
+    """Return dataset ``name`` (one of :data:`NAMES`) with images in [-1, 1].
+
+    ``split`` is ``train`` or ``test`` (``val`` for LSUN). ``channels`` defaults to 1 for MNIST
+    and Fashion-MNIST and 3 otherwise; a grey image in a colour dataset is converted, and the
+    other way round. ``download`` lets torchvision fetch what it can (never implicitly).
+    """
+    name = name.lower()
+    if name not in NAMES:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
+    if split not in ("train", "test", "val"):
+        raise ValueError(f"split must be 'train', 'test' or 'val', got {split!r}")
+    channels = channels or DEFAULT_CHANNELS.get(name, 3)
+    if name == "synthetic":
+        return SyntheticShapes(synthetic_size, image_size, channels,
+                               seed=seed + (0 if split == "train" else 1))
+    root = Path(root) if root else default_data_root()
+    tf = image_transform(image_size, channels)
+    train = split == "train"
+    try:
+        if name == "mnist":
+            return datasets.MNIST(root, train=train, transform=tf, download=download)
+        if name == "fashion-mnist":
+            if not download and not prepare_fashion_mnist(root):
+                raise _missing(name, root / "FashionMNIST" / "raw")
+            return datasets.FashionMNIST(root, train=train, transform=tf, download=download)
+        if name == "cifar10":
+            return datasets.CIFAR10(root, train=train, transform=tf, download=download)
+        if name == "svhn":
+            return datasets.SVHN(root, split="train" if train else "test", transform=tf,
+                                 download=download)
+        if name == "celeba":
+            return datasets.CelebA(root, split="train" if train else "test", target_type=[],
+                                   transform=tf, download=download)
+        if name == "lsun":
+            if download:
+                raise ValueError("lsun: torchvision cannot download LSUN; " + HOW_TO_GET["lsun"])
+            lsplit = "train" if train else "val"
+            return datasets.LSUN(str(root), classes=[f"{category}_{lsplit}"], transform=tf)
+        # imagefolder
+        if not root.is_dir():
+            raise _missing(name, root)
+        return CheckedImageFolder(str(root), transform=tf, loader=_pil_loader)
+    except FileNotFoundError as err:
+        if "To get it" in str(err):
+            raise
+        raise _missing(name, root, err) from err
+    except RuntimeError as err:  # torchvision: "Dataset not found or corrupted..."
+        if "not found" in str(err).lower() or "download" in str(err).lower():
+            raise _missing(name, root, err) from err
+        raise
+    except ImportError as err:  # LSUN without the lmdb package
+        raise ImportError(f"{name}: {err}. {HOW_TO_GET.get(name, '')}") from err
+
+
+def preload(dataset: Dataset, limit: int | None = None, batch_size: int = 1024,
+            num_workers: int = 0) -> TensorDataset:
+    """Transform a dataset once into a ``TensorDataset`` of (images, labels) in memory.
+
+    For the small datasets of the book (Fashion-MNIST, CIFAR-10, SVHN) this removes the
+    per-image PIL work from every epoch; on a GPU the tensors can then live on the device.
+    """
+    if isinstance(dataset, TensorDataset) and limit is None:
+        return dataset
+    if isinstance(dataset, SyntheticShapes):
+        n = len(dataset) if limit is None else min(limit, len(dataset))
+        return TensorDataset(dataset.images[:n].clone(), dataset.labels[:n].clone())
+    if limit is not None and limit < len(dataset):
+        dataset = torch.utils.data.Subset(dataset, range(limit))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
+    xs, ys = [], []
+    for x, y in loader:
+        xs.append(x)
+        ys.append(torch.as_tensor(y))
+    return TensorDataset(torch.cat(xs), torch.cat(ys))

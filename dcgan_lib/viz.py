@@ -1,0 +1,75 @@
+"""Figures for the book: image grids and training curves (matplotlib, PNG)."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 1) -> np.ndarray:
+    """Images in [-1, 1], shape (N, C, H, W) -> an (H', W', 3) array in [0, 1]."""
+    images = images.detach().float().cpu()
+    nrow = nrow or int(math.ceil(math.sqrt(len(images))))
+    g = make_grid(images * 0.5 + 0.5, nrow=nrow, padding=padding, pad_value=1.0)
+    return g.clamp(0, 1).permute(1, 2, 0).numpy()
+
+
+def show_grid(images: torch.Tensor, nrow: int | None = None, title: str | None = None,
+              ax=None, scale: float = 0.5):
+    """Show a grid of images; returns the figure."""
+    arr = grid_image(images, nrow)
+    if ax is None:
+        h, w = arr.shape[:2]
+        fig, ax = plt.subplots(figsize=(max(2.0, w / 32 * scale), max(2.0, h / 32 * scale)))
+    else:
+        fig = ax.figure
+    ax.imshow(arr, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
+def grids_side_by_side(grids: dict[str, torch.Tensor], nrow: int | None = None,
+                       size: float = 3.2):
+    """Several labelled image grids in one row of panels."""
+    fig, axes = plt.subplots(1, len(grids), figsize=(size * len(grids), size + 0.4))
+    axes = np.atleast_1d(axes)
+    for ax, (label, imgs) in zip(axes, grids.items()):
+        show_grid(imgs, nrow, label, ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def smooth(y: np.ndarray, k: int) -> np.ndarray:
+    """Moving average over ``k`` points (valid part only)."""
+    if k <= 1 or len(y) < k:
+        return y
+    return np.convolve(y, np.ones(k) / k, mode="valid")
+
+
+def training_curves(log: list[dict], steps_per_epoch: int | None = None, k: int = 25):
+    """Losses and D(x), D(G(z)) against steps (epochs on a second axis), smoothed over ``k``."""
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
+    for ax, keys in ((a1, ("loss_d", "loss_g")), (a2, ("d_x", "d_g_z1", "d_g_z2"))):
+        for key in keys:
+            pts = [(r["step"], r[key]) for r in log if key in r]
+            if not pts:
+                continue
+            s, v = map(np.asarray, zip(*pts))
+            ys = smooth(v, k)
+            ax.plot(s[len(s) - len(ys):], ys, label=key, lw=1.2)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        if steps_per_epoch:
+            sec = ax.secondary_xaxis("top", functions=(lambda x: x / steps_per_epoch,
+                                                       lambda e: e * steps_per_epoch))
+            sec.set_xlabel("epoch")
+    a1.set_title(f"losses (moving average over {k} steps)", fontsize=9)
+    a2.set_title("D(x), D(G(z)) before (z1) and after (z2) the D update", fontsize=9)
+    fig.tight_layout()
+    return fig
