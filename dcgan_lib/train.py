@@ -163,7 +163,8 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, dataset: Dataset | None = None,
-                 evaluator: Callable[[Generator], dict] | None = None, resume: bool = False):
+                 evaluator: Callable[[Generator], dict] | None = None, resume: bool = False,
+                 overwrite: bool = False):
         cfg.validate()
         self.cfg, self.evaluator = cfg, evaluator
         self.out = Path(cfg.out)
@@ -205,6 +206,17 @@ class Trainer:
             self.dataset = TensorDataset(*(t.to(self.device) for t in dataset.tensors))
         if resume:
             self.resume()
+        elif list_checkpoints(self.out) or (self.out / "best.pt").exists():
+            if not overwrite:
+                raise FileExistsError(
+                    f"{self.out} already holds checkpoints; pass resume=True (--resume) to "
+                    "continue that run, overwrite=True (--overwrite) to replace it, or pick "
+                    "another out folder (--out)")
+            for old in [*list_checkpoints(self.out), self.out / "best.pt"]:
+                old.unlink(missing_ok=True)
+            for old in (self.out / "samples").glob("step-*.png"):
+                old.unlink()
+            self._truncate_logs()
 
     # -- state -------------------------------------------------------------
     def state(self) -> dict:
@@ -404,9 +416,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
-          resume: bool = False) -> Trainer:
+          resume: bool = False, overwrite: bool = False) -> Trainer:
     """Build a :class:`Trainer`, run it to the end, return it."""
-    tr = Trainer(cfg, dataset, evaluator, resume)
+    tr = Trainer(cfg, dataset, evaluator, resume, overwrite)
     tr.fit()
     return tr
 

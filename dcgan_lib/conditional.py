@@ -1,0 +1,510 @@
+"""Conditional DCGAN and its fully connected baseline (paper appendix A.1, table 3, figure 9).
+
+The appendix trains a *conditional* DCGAN on MNIST and a permutation-invariant (fully
+connected) GAN baseline, and removes the scale and bias from every batch-norm. The paper gives
+no architecture; the authors' released ``mnist/train_cond_dcgan.py`` does, and this module
+follows it:
+
+* the one-hot label ``y`` is concatenated to the input of **every** layer: to vectors as ``ny``
+  extra units, to feature maps as ``ny`` constant maps;
+* G: ``[z, y]`` -> fc 1024 -> ``[., y]`` -> fc 128x7x7 -> ``[., y]`` -> 5x5 fractionally strided
+  conv to 64x14x14 -> ``[., y]`` -> 5x5 fractionally strided conv to 1x28x28;
+* D mirrors it: ``[x, y]`` -> 5x5 stride-2 conv to 64x14x14 (no batch-norm) -> ``[., y]`` ->
+  conv to 128x7x7 -> flatten, ``[., y]`` -> fc 1024 -> ``[., y]`` -> one logit;
+* batch-norm without scale and bias (``bn_affine=False``) after every hidden layer except D's
+  first, ReLU in G, LeakyReLU(0.2) in D, no biases, weights from N(0, 0.02), z uniform in
+  [-1, 1] (nz = 100).
+
+Their G ends in a sigmoid with data in [0, 1]; ``output="tanh"`` (default here) keeps the
+book's convention of images in [-1, 1] (paper section 3); ``output="sigmoid"`` gives the
+authors' layer, its [0, 1] output mapped to [-1, 1] so that the rest of the library is unchanged.
+
+The baseline is not described anywhere; :class:`MLPCondGenerator` / :class:`MLPCondDiscriminator`
+replace each convolution of the DCGAN by a fully connected layer of ``nh`` (1024) units, so both
+models have the same depth, the same label concatenation and the same scale-free batch-norm.
+
+The training loop (:func:`train_conditional`) is that of :mod:`dcgan_lib.train` for labelled
+data: seeded minibatch order and noise, ``same-batch`` updates by default or the authors'
+``alternating`` schedule (one G update, then one D update, ...), their linear learning-rate decay
+to zero over the last ``decay_epochs`` epochs, their L2 weight decay (``weight_decay=2.5e-5``)
+as an option, and an atomic checkpoint after every epoch from which a run resumes.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import Reshape, batch_stats, count_parameters, init_weights, sample_z
+from .train import _seeded, pick_device, save_atomic
+
+OUTPUTS = ("tanh", "sigmoid")
+ARCHS = ("dcgan", "mlp")
+
+
+def one_hot(y: torch.Tensor, ny: int) -> torch.Tensor:
+    """Integer labels (B,) -> float one-hot (B, ny); float (B, ny) is passed through."""
+    if y.is_floating_point():
+        if y.dim() != 2 or y.shape[1] != ny:
+            raise ValueError(f"float labels must be one-hot of shape (B, {ny}), got {tuple(y.shape)}")
+        return y
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= ny):
+        raise ValueError(f"labels must lie in 0..{ny - 1} (ny={ny}), got {int(y.min())}.."
+                         f"{int(y.max())}; build the model with the dataset's number of classes")
+    return F.one_hot(y.long(), ny).float()
+
+
+def concat_label(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Append the one-hot ``y`` (B, ny) to ``x``: as units to a vector, as constant feature maps
+    to a (B, C, H, W) map (the authors' ``conv_cond_concat``)."""
+    if x.dim() == 2:
+        return torch.cat([x, y], 1)
+    return torch.cat([x, y[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])], 1)
+
+
+class _Conditional(nn.Module):
+    """``blocks`` applied in turn, each to its input with the label concatenated."""
+
+    ny: int
+    flatten_input = False
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        y = one_hot(y, self.ny).to(x.dtype)
+        if self.flatten_input:
+            x = x.reshape(x.shape[0], -1)
+        for block in self.blocks:
+            x = block(concat_label(x, y))
+        return x
+
+
+def _bn(n: int, affine: bool, dim: int) -> nn.Module:
+    return (nn.BatchNorm1d if dim == 1 else nn.BatchNorm2d)(n, affine=affine)
+
+
+def _out(output: str) -> nn.Module:
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    return nn.Tanh() if output == "tanh" else _SigmoidToSymmetric()
+
+
+class _SigmoidToSymmetric(nn.Module):
+    """The authors' sigmoid output, its [0, 1] mapped to [-1, 1]."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x) * 2 - 1
+
+
+def _check_size(image_size: int) -> int:
+    if image_size < 8 or image_size % 4:
+        raise ValueError(f"image_size must be a multiple of 4 (two stride-2 layers), at least 8; "
+                         f"got {image_size} (MNIST and Fashion-MNIST: 28)")
+    return image_size // 4
+
+
+class CondGenerator(_Conditional):
+    """Conditional DCGAN generator G(z, y) of the appendix (authors' MNIST code).
+
+    ``nfc`` units in the first fc layer (1024), ``ngf * 2`` maps at ``image_size / 4`` (128x7x7),
+    ``ngf`` maps at ``image_size / 2``, ``nc`` at ``image_size``. ``bn_affine=False``:
+    batch-norm without scale and bias, as the appendix found better.
+    """
+
+    def __init__(self, nz: int = 100, ny: int = 10, ngf: int = 64, nfc: int = 1024, nc: int = 1,
+                 image_size: int = 28, bn_affine: bool = False, output: str = "tanh"):
+        super().__init__()
+        s = _check_size(image_size)
+        self.nz, self.ny, self.nc, self.image_size = nz, ny, nc, image_size
+        self.z_dist = "uniform"
+        c = ngf * 2
+        self.blocks = nn.ModuleList([
+            nn.Sequential(nn.Linear(nz + ny, nfc, bias=False), _bn(nfc, bn_affine, 1), nn.ReLU(True)),
+            nn.Sequential(nn.Linear(nfc + ny, c * s * s, bias=False), _bn(c * s * s, bn_affine, 1),
+                          nn.ReLU(True), Reshape(c, s, s)),
+            nn.Sequential(nn.ConvTranspose2d(c + ny, ngf, 5, 2, 2, output_padding=1, bias=False),
+                          _bn(ngf, bn_affine, 2), nn.ReLU(True)),
+            nn.Sequential(nn.ConvTranspose2d(ngf + ny, nc, 5, 2, 2, output_padding=1, bias=False),
+                          _out(output)),
+        ])
+        init_weights(self)
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return sample_z(n, self.nz, self.z_dist, generator, next(self.parameters()).device)
+
+
+class CondDiscriminator(_Conditional):
+    """Conditional DCGAN discriminator D(x, y) -> one logit per image (G mirrored)."""
+
+    def __init__(self, ny: int = 10, ndf: int = 64, nfc: int = 1024, nc: int = 1,
+                 image_size: int = 28, bn_affine: bool = False):
+        super().__init__()
+        s = _check_size(image_size)
+        self.ny, self.nc, self.image_size = ny, nc, image_size
+        c = ndf * 2
+        self.blocks = nn.ModuleList([
+            nn.Sequential(nn.Conv2d(nc + ny, ndf, 5, 2, 2, bias=False), nn.LeakyReLU(0.2, True)),
+            nn.Sequential(nn.Conv2d(ndf + ny, c, 5, 2, 2, bias=False), _bn(c, bn_affine, 2),
+                          nn.LeakyReLU(0.2, True), nn.Flatten()),
+            nn.Sequential(nn.Linear(c * s * s + ny, nfc, bias=False), _bn(nfc, bn_affine, 1),
+                          nn.LeakyReLU(0.2, True)),
+            nn.Sequential(nn.Linear(nfc + ny, 1, bias=False), nn.Flatten(0)),
+        ])
+        init_weights(self)
+
+
+class MLPCondGenerator(_Conditional):
+    """Permutation-invariant conditional generator (the appendix's GAN baseline): the
+    :class:`CondGenerator` with each layer fully connected, ``nh`` hidden units."""
+
+    def __init__(self, nz: int = 100, ny: int = 10, nh: int = 1024, nc: int = 1,
+                 image_size: int = 28, bn_affine: bool = False, output: str = "tanh"):
+        super().__init__()
+        self.nz, self.ny, self.nc, self.image_size = nz, ny, nc, image_size
+        self.z_dist = "uniform"
+        nx = nc * image_size * image_size
+        self.blocks = nn.ModuleList([
+            nn.Sequential(nn.Linear(nz + ny, nh, bias=False), _bn(nh, bn_affine, 1), nn.ReLU(True)),
+            nn.Sequential(nn.Linear(nh + ny, nh, bias=False), _bn(nh, bn_affine, 1), nn.ReLU(True)),
+            nn.Sequential(nn.Linear(nh + ny, nh, bias=False), _bn(nh, bn_affine, 1), nn.ReLU(True)),
+            nn.Sequential(nn.Linear(nh + ny, nx, bias=False), _out(output),
+                          Reshape(nc, image_size, image_size)),
+        ])
+        init_weights(self)
+
+    sample_z = CondGenerator.sample_z
+
+
+class MLPCondDiscriminator(_Conditional):
+    """Permutation-invariant conditional discriminator: :class:`CondDiscriminator` with each
+    layer fully connected (the image is flattened first)."""
+
+    flatten_input = True
+
+    def __init__(self, ny: int = 10, nh: int = 1024, nc: int = 1, image_size: int = 28,
+                 bn_affine: bool = False):
+        super().__init__()
+        self.ny, self.nc, self.image_size = ny, nc, image_size
+        nx = nc * image_size * image_size
+        self.blocks = nn.ModuleList([
+            nn.Sequential(nn.Linear(nx + ny, nh, bias=False), nn.LeakyReLU(0.2, True)),
+            nn.Sequential(nn.Linear(nh + ny, nh, bias=False), _bn(nh, bn_affine, 1),
+                          nn.LeakyReLU(0.2, True)),
+            nn.Sequential(nn.Linear(nh + ny, nh, bias=False), _bn(nh, bn_affine, 1),
+                          nn.LeakyReLU(0.2, True)),
+            nn.Sequential(nn.Linear(nh + ny, 1, bias=False), nn.Flatten(0)),
+        ])
+        init_weights(self)
+
+
+def cond_layer_table(model: _Conditional, input_shape: tuple[int, ...]) -> list[dict]:
+    """One row per block: its layers, input width (with the label), output shape, parameters."""
+    x = torch.zeros(2, *input_shape)
+    y = torch.arange(2) % model.ny
+    ins: dict[int, tuple] = {}
+    outs: dict[int, tuple] = {}
+
+    def hook(k, inp, out):
+        ins[k], outs[k] = tuple(inp[0].shape[1:]), tuple(out.shape[1:])
+
+    hooks = [b.register_forward_hook(lambda _m, i, o, k=k: hook(k, i, o))
+             for k, b in enumerate(model.blocks)]
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(x, y)
+    finally:
+        model.train(was)
+        for h in hooks:
+            h.remove()
+    rows = []
+    for k, block in enumerate(model.blocks):
+        kinds = " + ".join(type(m).__name__ for m in block
+                           if not isinstance(m, (Reshape, nn.Flatten)))
+        rows.append({"block": k, "layers": kinds, "input (with y)": ins[k], "output": outs[k],
+                     "params": count_parameters(block)})
+    return rows
+
+
+# ---------------------------------------------------------------- sampling
+@torch.no_grad()
+def generate_labelled(G: _Conditional, n: int, batch: int = 128, seed: int = 0,
+                      device: torch.device | str | None = None
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``n`` samples of ``G`` as ``(images, labels)`` chunks of ``batch``.
+
+    Labels cycle through the classes (sample ``i`` has label ``i % ny``), so every prefix that is
+    a multiple of ``ny`` is exactly balanced. z is uniform, seeded by (``seed``, chunk). G runs
+    with batch statistics, as the authors sampled (:func:`dcgan_lib.models.batch_stats`); a short
+    last chunk is cut from a full batch so that batch-norm never sees a tiny batch. Nothing is
+    kept between chunks: 10M samples stream in constant memory.
+    """
+    if n < 0 or batch < 2:
+        raise ValueError(f"need n >= 0 and batch >= 2 (batch-norm), got n={n}, batch={batch}")
+    dev = next(G.parameters()).device if device is None else torch.device(device)
+    with batch_stats(G):
+        for k, start in enumerate(range(0, n, batch)):
+            m = min(batch, n - start)
+            y = (torch.arange(start, start + batch) % G.ny).to(dev)
+            z = sample_z(batch, G.nz, G.z_dist, _seeded(seed, k, 3), dev)
+            x = G(z, y).float()
+            yield x[:m], y[:m]
+
+
+@torch.no_grad()
+def class_grid(G: _Conditional, per_class: int = 10, seed: int = 0) -> torch.Tensor:
+    """``per_class`` samples of every class, row by row (row ``c`` = class ``c``), for figure 9."""
+    dev = next(G.parameters()).device
+    y = torch.arange(G.ny, device=dev).repeat_interleave(per_class)
+    z = sample_z(len(y), G.nz, G.z_dist, _seeded(seed, 5), dev)
+    with batch_stats(G):
+        return G(z, y).float().cpu()
+
+
+def real_class_grid(x: torch.Tensor, y: torch.Tensor, per_class: int = 10, seed: int = 0,
+                    ny: int | None = None) -> torch.Tensor:
+    """``per_class`` random real images of every class, row by row (the left panel of figure 9)."""
+    ny = ny or int(y.max()) + 1
+    g = _seeded(seed, 6)
+    rows = []
+    for c in range(ny):
+        idx = (y == c).nonzero().flatten()
+        if len(idx) < per_class:
+            raise ValueError(f"class {c} has {len(idx)} images, fewer than per_class={per_class}")
+        rows.append(x[idx[torch.randperm(len(idx), generator=g)[:per_class]]])
+    return torch.cat(rows)
+
+
+# ---------------------------------------------------------------- training
+SCHEDULES = ("same-batch", "alternating")
+
+
+@dataclass
+class CondConfig:
+    """A conditional GAN run. Defaults: the authors' MNIST code, except the schedule
+    (``same-batch``, as :mod:`dcgan_lib.train`); their own is ``schedule="alternating"``,
+    ``epochs=200, decay_epochs=100, weight_decay=2.5e-5``."""
+
+    arch: str = "dcgan"                # "dcgan" (CondGenerator/CondDiscriminator) or "mlp"
+    nz: int = 100
+    ngf: int = 64
+    ndf: int = 64
+    nfc: int = 1024                    # fc width (dcgan) or hidden width (mlp)
+    bn_affine: bool = False            # appendix A.1: no scale and bias in batch-norm
+    output: str = "tanh"               # "sigmoid": the authors' output layer
+    batch_size: int = 128
+    lr: float = 2e-4
+    beta1: float = 0.5
+    weight_decay: float = 0.0          # authors: 2.5e-5 (L2 added to the gradient)
+    schedule: str = "same-batch"       # or "alternating": G, D, G, D, ... (authors, k = 1)
+    epochs: int = 1
+    decay_epochs: int = 0              # lr falls linearly to 0 over the last decay_epochs
+    seed: int = 0
+    out: str | None = None             # folder for last.pt / log.jsonl; None: no checkpoint
+    device: str = "auto"
+
+    def validate(self) -> None:
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch must be one of {ARCHS}, got {self.arch!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, got {self.output!r}")
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be at least 2 (batch-norm needs a batch)")
+        if self.epochs < 1 or not 0 <= self.decay_epochs <= self.epochs:
+            raise ValueError(f"need epochs >= 1 and 0 <= decay_epochs <= epochs, got "
+                             f"epochs={self.epochs}, decay_epochs={self.decay_epochs}")
+
+
+def build_conditional(cfg: CondConfig, ny: int, nc: int, image_size: int
+                      ) -> tuple[_Conditional, _Conditional]:
+    if cfg.arch == "dcgan":
+        G = CondGenerator(cfg.nz, ny, cfg.ngf, cfg.nfc, nc, image_size, cfg.bn_affine, cfg.output)
+        D = CondDiscriminator(ny, cfg.ndf, cfg.nfc, nc, image_size, cfg.bn_affine)
+    else:
+        G = MLPCondGenerator(cfg.nz, ny, cfg.nfc, nc, image_size, cfg.bn_affine, cfg.output)
+        D = MLPCondDiscriminator(ny, cfg.nfc, nc, image_size, cfg.bn_affine)
+    return G, D
+
+
+def lr_at(cfg: CondConfig, epoch: int) -> float:
+    """Learning rate of (0-based) ``epoch``: constant, then linear to zero over the last
+    ``decay_epochs`` (the authors: 100 + 100 epochs; epoch 199 runs at lr / 100)."""
+    if cfg.decay_epochs == 0:
+        return cfg.lr
+    return cfg.lr * min(1.0, (cfg.epochs - epoch) / cfg.decay_epochs)
+
+
+@dataclass
+class CondRun:
+    """What :func:`train_conditional` returns: the models, the config, per-step and per-epoch
+    logs, the seconds spent training in this call."""
+
+    G: _Conditional
+    D: _Conditional
+    cfg: CondConfig
+    log: list = field(default_factory=list)
+    epochs: list = field(default_factory=list)
+    seconds: float = 0.0
+    resumed_from: int = 0              # epochs already done when this call started
+
+
+def train_conditional(cfg: CondConfig, x: torch.Tensor, y: torch.Tensor, ny: int | None = None,
+                      resume: bool = True, progress: bool = True,
+                      until_epoch: int | None = None) -> CondRun:
+    """Train a conditional GAN on images ``x`` (N, C, H, W) in [-1, 1] with labels ``y``.
+
+    With ``cfg.out`` set, ``last.pt`` is written atomically after every epoch; ``resume=True``
+    continues from it (a finished run just loads). Minibatch order is a permutation seeded by
+    (seed, epoch) and z by (seed, step), so a resumed run is the uninterrupted one.
+    ``until_epoch`` stops early (as an interruption would).
+    """
+    cfg.validate()
+    if x.dim() != 4 or len(x) != len(y):
+        raise ValueError(f"need images (N, C, H, W) and N labels, got {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}")
+    if len(x) < cfg.batch_size:
+        raise ValueError(f"{len(x)} images, fewer than batch_size={cfg.batch_size}")
+    ny = ny or int(y.max()) + 1
+    dev = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    G, D = build_conditional(cfg, ny, x.shape[1], x.shape[-1])
+    G.to(dev)
+    D.to(dev)
+    opt = dict(lr=cfg.lr, betas=(cfg.beta1, 0.999), weight_decay=cfg.weight_decay)
+    optG, optD = torch.optim.Adam(G.parameters(), **opt), torch.optim.Adam(D.parameters(), **opt)
+    run = CondRun(G, D, cfg)
+    out = Path(cfg.out) if cfg.out else None
+    step, epoch0 = 0, 0
+    if out is not None and resume and (out / "last.pt").exists():
+        ck = torch.load(out / "last.pt", map_location=dev, weights_only=False)
+        saved = {k: v for k, v in ck["config"].items() if k not in ("device", "out")}
+        now = {k: v for k, v in asdict(cfg).items() if k not in ("device", "out")}
+        if saved != now:
+            diff = sorted(k for k in now if saved.get(k) != now[k])
+            raise ValueError(f"cannot resume from {out / 'last.pt'}: it was trained with other "
+                             f"settings ({', '.join(diff)}); use the same config or another out")
+        G.load_state_dict(ck["G"])
+        D.load_state_dict(ck["D"])
+        optG.load_state_dict(ck["optG"])
+        optD.load_state_dict(ck["optD"])
+        step, epoch0 = ck["step"], ck["epoch"]
+        run.log, run.epochs = ck["log"], ck["epochs"]
+        run.resumed_from = epoch0
+    x, y = x.to(dev), y.to(dev)
+    B = cfg.batch_size
+    per_epoch = len(x) // B
+    loss = nn.BCEWithLogitsLoss()
+    bar = None
+    if progress and epoch0 < cfg.epochs:
+        from tqdm import tqdm
+        bar = tqdm(total=cfg.epochs * per_epoch, initial=step, unit="step", dynamic_ncols=True,
+                   desc=cfg.arch)
+    G.train()
+    D.train()
+    t_start = time.perf_counter()
+    end = cfg.epochs if until_epoch is None else min(cfg.epochs, until_epoch)
+    for epoch in range(epoch0, end):
+        t0 = time.perf_counter()
+        for o in (optG, optD):
+            for group in o.param_groups:
+                group["lr"] = lr_at(cfg, epoch)
+        perm = torch.randperm(len(x), generator=_seeded(cfg.seed, epoch, 1))[: per_epoch * B]
+        for i in range(per_epoch):
+            idx = perm[i * B:(i + 1) * B].to(dev)
+            rec = _step(G, D, optG, optD, loss, x[idx], y[idx], cfg, step)
+            step += 1
+            run.log.append({"step": step, "epoch": epoch, **rec})
+            if bar is not None:
+                bar.update(1)
+        secs = time.perf_counter() - t0
+        run.epochs.append({"epoch": epoch + 1, "step": step, "lr": lr_at(cfg, epoch),
+                           "seconds": round(secs, 2),
+                           "images_per_s": round(per_epoch * B / secs, 1)})
+        if out is not None:
+            save_atomic({"G": G.state_dict(), "D": D.state_dict(), "optG": optG.state_dict(),
+                         "optD": optD.state_dict(), "step": step, "epoch": epoch + 1,
+                         "ny": ny, "nc": x.shape[1], "image_size": x.shape[-1],
+                         "config": asdict(cfg), "log": run.log, "epochs": run.epochs},
+                        out / "last.pt")
+            with open(out / "epochs.jsonl", "a") as f:
+                f.write(json.dumps(run.epochs[-1]) + "\n")
+    if bar is not None:
+        bar.close()
+    run.seconds = time.perf_counter() - t_start
+    return run
+
+
+def _step(G, D, optG, optD, loss, real, y, cfg: CondConfig, step: int) -> dict:
+    """One update: D then G on the same batch (``same-batch``), or only G on even and only D
+    on odd steps (``alternating``, the authors' ``n_updates % (k + 1) == 0`` with k = 1)."""
+    B = real.shape[0]
+    z = sample_z(B, G.nz, G.z_dist, _seeded(cfg.seed, step, 2), real.device)
+    ones, zeros = torch.ones(B, device=real.device), torch.zeros(B, device=real.device)
+    do_g = do_d = True
+    if cfg.schedule == "alternating":
+        do_g = step % 2 == 0
+        do_d = not do_g
+    fake = G(z, y)
+    rec: dict = {}
+    if do_d:
+        d_real, d_fake = D(real, y), D(fake.detach(), y)
+        loss_d = loss(d_real, ones) + loss(d_fake, zeros)
+        optD.zero_grad(set_to_none=True)
+        loss_d.backward()
+        optD.step()
+        rec.update(loss_d=loss_d.item(), d_x=torch.sigmoid(d_real).mean().item(),
+                   d_g_z1=torch.sigmoid(d_fake).mean().item())
+    if do_g:
+        d_fake2 = D(fake, y)
+        loss_g = loss(d_fake2, ones)
+        optG.zero_grad(set_to_none=True)
+        loss_g.backward()
+        optG.step()
+        rec.update(loss_g=loss_g.item(), d_g_z2=torch.sigmoid(d_fake2).mean().item())
+    return rec
+
+
+def load_conditional(path: str | Path, device="cpu") -> tuple[_Conditional, _Conditional, CondConfig]:
+    """Rebuild (G, D, config) from a ``last.pt`` written by :func:`train_conditional`."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint {path} does not exist; run train_conditional first")
+    ck = torch.load(path, map_location=device, weights_only=False)
+    cfg = CondConfig(**ck["config"])
+    G, D = build_conditional(cfg, ck["ny"], ck["nc"], ck["image_size"])
+    G.load_state_dict(ck["G"])
+    D.load_state_dict(ck["D"])
+    return G.to(device), D.to(device), cfg
+
+
+def time_steps(cfg: CondConfig, x: torch.Tensor, y: torch.Tensor, steps: int = 5,
+               warmup: int = 1) -> float:
+    """Seconds per training step of ``cfg`` on this machine (median of ``steps``), used to
+    choose a schedule that fits a time budget."""
+    cfg.validate()
+    ny = int(y.max()) + 1
+    dev = pick_device(cfg.device)
+    G, D = build_conditional(cfg, ny, x.shape[1], x.shape[-1])
+    G.to(dev)
+    D.to(dev)
+    optG, optD = torch.optim.Adam(G.parameters(), cfg.lr), torch.optim.Adam(D.parameters(), cfg.lr)
+    loss = nn.BCEWithLogitsLoss()
+    B = cfg.batch_size
+    times = []
+    for s in range(warmup + steps):
+        idx = torch.randint(0, len(x), (B,), generator=_seeded(cfg.seed, s, 9))
+        t0 = time.perf_counter()
+        _step(G, D, optG, optD, loss, x[idx].to(dev), y[idx].to(dev), cfg, s)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        if s >= warmup:
+            times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]

@@ -1,0 +1,207 @@
+"""Sample-quality measures that run offline.
+
+The Fréchet distance between two Gaussians fitted to features (Heusel et al., 2017) is the
+standard FID when the features come from Inception-v3. Inception weights cannot be downloaded
+on an offline machine, so the book's default is the same distance in the feature space of a
+small classifier trained with this library on the same dataset (cached, test accuracy reported).
+We always report the real-vs-real floor beside it: the distance between two disjoint real sets
+of the same size as the generated one (no model can be expected to go below it).
+
+The standard Inception FID is :func:`inception_fid`, through torch-fidelity, with weights from
+a local file (``pip install torch-fidelity``; see the README for where to get the file).
+(The DCGAN paper predates FID; it judged samples by eye and by the probes of section 5.)
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import linalg
+from torch import nn
+
+from . import data as data_mod
+from .models import batch_stats
+from .train import save_atomic
+
+
+class SmallClassifier(nn.Module):
+    """A small CNN whose 128-d penultimate layer is the feature space of the Fréchet distance."""
+
+    def __init__(self, channels: int = 1, classes: int = 10, width: int = 16,
+                 image_size: int = 32):
+        super().__init__()
+        w = width
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w), nn.ReLU(True), nn.MaxPool2d(2),
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.BatchNorm2d(4 * w), nn.ReLU(True),
+            nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(4 * w * (image_size // 8) ** 2, 128), nn.ReLU(True),
+        )
+        self.head = nn.Linear(128, classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+@torch.no_grad()
+def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    net.eval()
+    hits = sum((net(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
+               for i in range(0, len(x), batch_size))
+    return hits / len(x)
+
+
+def train_classifier(x: torch.Tensor, y: torch.Tensor, epochs: int = 2, batch_size: int = 128,
+                     lr: float = 1e-3, seed: int = 0, classes: int | None = None) -> SmallClassifier:
+    """Train :class:`SmallClassifier` with Adam on tensors ``x`` (in [-1, 1]) and labels ``y``."""
+    torch.manual_seed(seed)
+    net = SmallClassifier(x.shape[1], classes or int(y.max()) + 1, image_size=x.shape[-1])
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=g)
+        for i in range(0, len(x) - batch_size + 1, batch_size):
+            idx = perm[i:i + batch_size]
+            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return net.eval()
+
+
+def feature_classifier(dataset: str, root: str | None = None, image_size: int = 32,
+                       channels: int | None = None, epochs: int = 1, seed: int = 0,
+                       cache_dir: str | Path | None = None, limit: int | None = None,
+                       verbose: bool = True) -> tuple[SmallClassifier, float]:
+    """The classifier whose features the Fréchet distance uses, trained once and cached.
+
+    Returns ``(net, test_accuracy)``. The cache key holds the dataset, size, channels, epochs,
+    seed and limit; the file is written atomically.
+    """
+    cache = Path(cache_dir) if cache_dir else data_mod.default_data_root().parent / "classifiers"
+    key = f"{dataset}-{image_size}px-c{channels}-e{epochs}-s{seed}-n{limit}.pt"
+    path = cache / key
+    if path.exists():
+        ck = torch.load(path, weights_only=False)
+        net = SmallClassifier(ck["channels"], ck["classes"], image_size=image_size)
+        net.load_state_dict(ck["state"])
+        if verbose:
+            print(f"feature classifier: cached {path} (test accuracy {ck['test_acc']:.4f})")
+        return net.eval(), ck["test_acc"]
+    t0 = time.perf_counter()
+    tr = data_mod.preload(data_mod.get_dataset(dataset, root, image_size, channels, "train",
+                                               seed=seed), limit)
+    te = data_mod.preload(data_mod.get_dataset(dataset, root, image_size, channels, "test",
+                                               seed=seed), limit)
+    x, y = tr.tensors
+    classes = int(y.max()) + 1
+    net = train_classifier(x, y, epochs, seed=seed, classes=classes)
+    acc = accuracy(net, *te.tensors)
+    save_atomic({"state": net.state_dict(), "channels": x.shape[1], "classes": classes,
+                 "test_acc": acc}, path)
+    if verbose:
+        print(f"feature classifier: trained on {len(x)} {dataset} images in "
+              f"{time.perf_counter() - t0:.0f}s, test accuracy {acc:.4f}, cached at {path}")
+    return net, acc
+
+
+@torch.no_grad()
+def extract(net: SmallClassifier, x: torch.Tensor, batch_size: int = 500) -> np.ndarray:
+    """Classifier features of images ``x`` (N, C, H, W) in [-1, 1], as float64."""
+    net.eval()
+    dev = next(net.parameters()).device
+    out = [net.features(x[i:i + batch_size].to(dev)).double().cpu()
+           for i in range(0, len(x), batch_size)]
+    return torch.cat(out).numpy()
+
+
+def gaussian_stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return feats.mean(0), np.cov(feats, rowvar=False)
+
+
+def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
+                     sigma2: np.ndarray) -> float:
+    """d^2 = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) (Heusel et al., 2017, eq. 6)."""
+    diff = mu1 - mu2
+    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
+    if not np.isfinite(covmean).all():
+        eps = 1e-6 * np.eye(len(mu1))
+        covmean = linalg.sqrtm((sigma1 + eps) @ (sigma2 + eps))
+    covmean = covmean.real
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500) -> torch.Tensor:
+    """``n`` samples from ``G`` with fixed seeded noise, batch statistics in batch-norm
+    (as the authors sampled), on CPU, in [-1, 1]."""
+    g = torch.Generator().manual_seed(seed)
+    outs = []
+    with batch_stats(G):
+        for i in range(0, n, batch_size):
+            z = G.sample_z(min(batch_size, n - i), generator=g)
+            outs.append(G(z).float().cpu())
+    return torch.cat(outs)
+
+
+class FrechetEvaluator:
+    """Fréchet distance of ``G``'s samples to a fixed real reference set, in classifier space.
+
+    ``reference`` are real images (the test split); ``floor`` is the distance of ``n`` other
+    real images (from the training split) to the same reference: the real-vs-real floor.
+    Call the evaluator with a generator; it returns ``{"fd": ..., "fd_floor": ...}``.
+    """
+
+    def __init__(self, net: SmallClassifier, reference: torch.Tensor, other_real: torch.Tensor,
+                 n: int = 5000, seed: int = 0):
+        self.net, self.n, self.seed = net, n, seed
+        self.ref = gaussian_stats(extract(net, reference[:n]))
+        self.floor = frechet_distance(*gaussian_stats(extract(net, other_real[:n])), *self.ref)
+
+    def __call__(self, G: nn.Module) -> dict:
+        fake = generate(G, self.n, self.seed)
+        fd = frechet_distance(*gaussian_stats(extract(self.net, fake)), *self.ref)
+        return {"fd": fd, "fd_floor": self.floor}
+
+
+def inception_fid(real: torch.Tensor, fake: torch.Tensor, weights_path: str | Path,
+                  batch_size: int = 100) -> float:
+    """Standard FID (Inception-v3 pool features) through torch-fidelity with local weights.
+
+    ``real`` and ``fake`` are images in [-1, 1]; ``weights_path`` is torch-fidelity's
+    ``weights-inception-2015-12-05-6726825d.pth`` placed by hand (this machine cannot fetch it).
+    """
+    path = Path(weights_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Inception weights not found at {path}. Download torch-fidelity's "
+            "weights-inception-2015-12-05-6726825d.pth on a connected machine (see README, "
+            "'Quality measure') and pass its path.")
+    try:
+        import torch_fidelity
+    except ImportError as err:
+        raise ImportError("inception_fid needs torch-fidelity: pip install 'dcgan_lib[fid]'") from err
+
+    class _U8(torch.utils.data.Dataset):
+        def __init__(self, x):
+            self.x = data_mod.to_uint8(x)
+            if self.x.shape[1] == 1:
+                self.x = self.x.repeat(1, 3, 1, 1)
+
+        def __len__(self):
+            return len(self.x)
+
+        def __getitem__(self, i):
+            return self.x[i]
+
+    m = torch_fidelity.calculate_metrics(
+        input1=_U8(fake), input2=_U8(real), fid=True, batch_size=batch_size, verbose=False,
+        cuda=torch.cuda.is_available(), feature_extractor_weights_path=str(path))
+    return float(m["frechet_inception_distance"])
