@@ -102,9 +102,9 @@ def format_table(rows: list[dict], floatfmt: str = ".4g") -> str:
         return str(v)
     cells = [[fmt(r.get(c, "")) for c in cols] for r in rows]
     widths = [max(len(str(c)), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    line = "  ".join(str(c).ljust(w) for c, w in zip(cols, widths))
+    line = "  ".join(str(c).ljust(w) for c, w in zip(cols, widths)).rstrip()
     sep = "  ".join("-" * w for w in widths)
-    body = ["  ".join(v.rjust(w) if _num(v) else v.ljust(w) for v, w in zip(row, widths))
+    body = ["  ".join(v.rjust(w) if _num(v) else v.ljust(w) for v, w in zip(row, widths)).rstrip()
             for row in cells]
     return "\n".join([line, sep, *body])
 

@@ -159,6 +159,8 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
     if split not in ("train", "test", "val"):
         raise ValueError(f"split must be 'train', 'test' or 'val', got {split!r}")
     channels = channels or DEFAULT_CHANNELS.get(name, 3)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (colour), got {channels}")
     if name == "synthetic":
         return SyntheticShapes(synthetic_size, image_size, channels,
                                seed=seed + (0 if split == "train" else 1))
@@ -178,7 +180,7 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
             return datasets.SVHN(root, split="train" if train else "test", transform=tf,
                                  download=download)
         if name == "celeba":
-            return datasets.CelebA(root, split="train" if train else "test", target_type=[],
+            return datasets.CelebA(root, split="train" if train else "test", target_type="attr",
                                    transform=tf, download=download)
         if name == "lsun":
             if download:

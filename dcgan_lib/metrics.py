@@ -130,12 +130,13 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
                      sigma2: np.ndarray) -> float:
     """d^2 = |mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) (Heusel et al., 2017, eq. 6)."""
     diff = mu1 - mu2
-    covmean, _ = linalg.sqrtm(sigma1 @ sigma2, disp=False)
-    if not np.isfinite(covmean).all():
-        eps = 1e-6 * np.eye(len(mu1))
-        covmean = linalg.sqrtm((sigma1 + eps) @ (sigma2 + eps))
-    covmean = covmean.real
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+    # Tr((S1 S2)^(1/2)) = Tr((S1^(1/2) S2 S1^(1/2))^(1/2)), a symmetric PSD matrix: eigh is
+    # exact and stable where a general matrix square root of S1 S2 is not.
+    w, v = linalg.eigh(sigma1)
+    half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    eig = linalg.eigvalsh(half @ sigma2 @ half)
+    tr_covmean = np.sqrt(np.clip(eig, 0, None)).sum()
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * tr_covmean)
 
 
 @torch.no_grad()
@@ -146,8 +147,9 @@ def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 500) -> torc
     outs = []
     with batch_stats(G):
         for i in range(0, n, batch_size):
-            z = G.sample_z(min(batch_size, n - i), generator=g)
-            outs.append(G(z).float().cpu())
+            k = min(batch_size, n - i)
+            z = G.sample_z(max(k, 2), generator=g)  # batch-norm needs two samples at least
+            outs.append(G(z)[:k].float().cpu())
     return torch.cat(outs)
 
 
