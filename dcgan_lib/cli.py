@@ -46,6 +46,7 @@ TRAIN_HELP = {
     "preload": "transform the dataset into memory once (--no-preload for large datasets)",
     "num_workers": "data loader worker processes (without --preload)",
     "progress": "tqdm progress bar with ETA (--no-progress to turn off)",
+    "sync_bn": "SyncBatchNorm across processes under torchrun (CUDA only)",
 }
 
 
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.cmd == "train":
+        from .distributed import init_from_env
         from .train import TrainConfig, train
+        init_from_env()  # under torchrun: one process per device, DistributedDataParallel
         opts = {k: v for k, v in vars(args).items() if k not in ("cmd", "resume", "overwrite")}
         cfg = TrainConfig(**opts)
         try:

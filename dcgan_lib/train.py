@@ -10,6 +10,11 @@ permutation seeded by (seed, epoch), z from a generator seeded by (seed, step), 
 checkpoint holds everything else (both networks and optimizers, step, RNG states, the fixed
 sample noise, the config). Checkpoints are written atomically and the last few are kept, so an
 interrupted run never spoils the last good one.
+
+Under ``torchrun`` (``torch.distributed`` initialised, see :mod:`dcgan_lib.distributed`) the
+same trainer runs data-parallel: both networks are wrapped in ``DistributedDataParallel``, each
+process takes its own share of every epoch's permutation (``batch_size`` per process), and only
+rank 0 logs, samples, evaluates and writes checkpoints, in the same format.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from . import data as data_mod
+from . import distributed as dist_mod
 from .models import Discriminator, Generator, batch_stats, default_z_dist, sample_z
 
 SCHEDULES = ("same-batch", "alternating")
@@ -68,6 +74,7 @@ class TrainConfig:
     preload: bool = True               # transform the dataset once into memory
     num_workers: int = 0
     progress: bool = True              # tqdm bar with ETA
+    sync_bn: bool = False              # SyncBatchNorm across processes (distributed, CUDA)
 
     def validate(self) -> None:
         if (self.epochs is None) == (self.steps is None):
@@ -168,7 +175,9 @@ class Trainer:
         cfg.validate()
         self.cfg, self.evaluator = cfg, evaluator
         self.out = Path(cfg.out)
-        self.device = pick_device(cfg.device)
+        self.rank, self.world = dist_mod.rank_and_world()
+        self.main = self.rank == 0
+        self.device = dist_mod.local_device(cfg.device) if self.world > 1 else pick_device(cfg.device)
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
         if dataset is None:
@@ -180,13 +189,14 @@ class Trainer:
             dataset = torch.utils.data.Subset(dataset, range(min(cfg.limit, len(dataset))))
         self.dataset = dataset
         self.n = len(dataset)
-        if self.n < cfg.batch_size:
-            raise ValueError(f"dataset has {self.n} images, fewer than batch_size={cfg.batch_size}")
+        if self.n < cfg.batch_size * self.world:
+            raise ValueError(f"dataset has {self.n} images, fewer than batch_size={cfg.batch_size}"
+                             f" x {self.world} processes")
         x0 = dataset[0][0]
         self.nc = x0.shape[0]
         if x0.shape[-1] != cfg.image_size:
             raise ValueError(f"dataset images are {tuple(x0.shape)}, expected size {cfg.image_size}")
-        self.steps_per_epoch = self.n // cfg.batch_size
+        self.steps_per_epoch = self.n // (cfg.batch_size * self.world)
         self.total_steps = cfg.steps if cfg.steps is not None else \
             int(math.ceil(cfg.epochs * self.steps_per_epoch))
         self.G, self.D = build_models(cfg, self.nc)
@@ -195,6 +205,11 @@ class Trainer:
             torch.contiguous_format
         self.G.to(self.device, memory_format=self.mem_format)
         self.D.to(self.device, memory_format=self.mem_format)
+        # the modules that train_step calls: DDP wrappers when distributed, else the networks
+        self.G_step, self.D_step = self.G, self.D
+        if self.world > 1:
+            self.G, self.D, self.G_step, self.D_step = dist_mod.wrap(self.G, self.D, self.device,
+                                                                     cfg.sync_bn)
         betas = (cfg.beta1, cfg.beta2)
         self.optG = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.optD = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
@@ -233,6 +248,8 @@ class Trainer:
 
     def save(self, name: str | None = None) -> Path:
         path = self.out / (name or f"ckpt-{self.step:08d}.pt")
+        if not self.main:
+            return path
         save_atomic(self.state(), path)
         if name is None:
             for old in list_checkpoints(self.out)[:-self.cfg.keep_last]:
@@ -265,6 +282,8 @@ class Trainer:
 
     def _truncate_logs(self) -> None:
         """Drop log records written after the checkpoint we resume from (no duplicates)."""
+        if not self.main:
+            return
         for name in ("log.jsonl", "epochs.jsonl"):
             path = self.out / name
             if path.exists():
@@ -288,7 +307,9 @@ class Trainer:
         """Minibatches ``start..`` of ``epoch``, in the order fixed by (seed, epoch)."""
         B = self.cfg.batch_size
         perm = torch.randperm(self.n, generator=_seeded(self.cfg.seed, epoch, 1))
-        perm = perm[: self.steps_per_epoch * B][start * B:]
+        # process r of w takes minibatches r, r + w, r + 2w, ... of the epoch's permutation
+        perm = perm[: self.steps_per_epoch * B * self.world].reshape(-1, self.world, B)
+        perm = perm[start:, self.rank].reshape(-1)
         if isinstance(self.dataset, TensorDataset):
             x = self.dataset.tensors[0]
             for i in range(0, len(perm), B):
@@ -309,8 +330,8 @@ class Trainer:
         """One update as set by ``cfg.schedule``; returns the logged numbers."""
         real = real.to(self.device, non_blocking=True).contiguous(memory_format=self.mem_format)
         B = real.shape[0]
-        z = sample_z(B, self.cfg.nz, self.G.z_dist, _seeded(self.cfg.seed, self.step, 2),
-                     self.device)
+        z = sample_z(B, self.cfg.nz, self.G.z_dist,
+                     _seeded(self.cfg.seed, self.step, 2, self.rank), self.device)
         ones = torch.ones(B, device=self.device)
         zeros = torch.zeros(B, device=self.device)
         rec: dict = {}
@@ -319,20 +340,25 @@ class Trainer:
             do_g = self.step % 2 == 0
             do_d = not do_g
         with self._autocast():
-            fake = self.G(z)
+            fake = self.G_step(z)
         if do_d:
-            with self._autocast():
-                d_real = self.D(real).float()
-                d_fake = self.D(fake.detach()).float()
-            loss_d = self.loss(d_real, ones) + self.loss(d_fake, zeros)
             self.optD.zero_grad(set_to_none=True)
-            loss_d.backward()
+            # one backward per D forward (DDP reduces once, after the second)
+            with self._autocast(), dist_mod.no_sync(self.D_step):
+                d_real = self.D_step(real).float()
+                loss_real = self.loss(d_real, ones)
+                loss_real.backward()
+            with self._autocast():
+                d_fake = self.D_step(fake.detach()).float()
+            loss_fake = self.loss(d_fake, zeros)
+            loss_fake.backward()
             self.optD.step()
+            loss_d = loss_real.detach() + loss_fake.detach()
             rec.update(loss_d=loss_d.item(), d_x=torch.sigmoid(d_real).mean().item(),
                        d_g_z1=torch.sigmoid(d_fake).mean().item())
         if do_g:
             with self._autocast():
-                d_fake2 = self.D(fake).float()
+                d_fake2 = self.D(fake).float()  # the bare D: its weights are not updated here
             loss_g = self.loss(d_fake2, ones)
             self.optG.zero_grad(set_to_none=True)
             loss_g.backward()
@@ -360,15 +386,16 @@ class Trainer:
         cfg = self.cfg
         end = min(self.total_steps, until_step) if until_step is not None else self.total_steps
         self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+        if self.main:
+            (self.out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
         bar = None
-        if cfg.progress:
+        if cfg.progress and self.main:
             from tqdm import tqdm
             bar = tqdm(total=end, initial=self.step, unit="step", dynamic_ncols=True)
         last: dict = {}
         self.G.train()
         self.D.train()
-        with open(self.out / "log.jsonl", "a") as log:
+        with open(self.out / "log.jsonl", "a") if self.main else open(os.devnull, "w") as log:
             while self.step < end:
                 epoch, start = divmod(self.step, self.steps_per_epoch)
                 t0 = time.perf_counter()
@@ -382,7 +409,8 @@ class Trainer:
                         bar.set_postfix({k: f"{v:.3f}" for k, v in rec.items()
                                          if k in ("loss_d", "loss_g", "d_x")})
                     epoch_end = self.step % self.steps_per_epoch == 0
-                    if self.step % cfg.sample_every == 0 or epoch_end or self.step == end:
+                    if self.main and (self.step % cfg.sample_every == 0 or epoch_end
+                                      or self.step == end):
                         self.save_samples()
                     if epoch_end:
                         log.flush()
@@ -397,8 +425,11 @@ class Trainer:
         return last
 
     def _end_epoch(self, epoch: int, seconds: float) -> dict:
+        if not self.main:
+            return {}
         rec = {"epoch": epoch + 1, "step": self.step, "seconds": round(seconds, 2),
-               "images_per_s": round(self.steps_per_epoch * self.cfg.batch_size / seconds, 1)}
+               "images_per_s": round(self.steps_per_epoch * self.cfg.batch_size * self.world
+                                     / seconds, 1)}
         if self.evaluator is not None:
             rec.update(self.evaluator(self.G))
             self.G.train()
