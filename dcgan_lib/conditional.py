@@ -32,7 +32,6 @@ as an option, and an atomic checkpoint after every epoch from which a run resume
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -240,10 +239,12 @@ def generate_labelled(G: _Conditional, n: int, batch: int = 128, seed: int = 0,
     """Yield ``n`` samples of ``G`` as ``(images, labels)`` chunks of ``batch``.
 
     Labels cycle through the classes (sample ``i`` has label ``i % ny``), so every prefix that is
-    a multiple of ``ny`` is exactly balanced. z is uniform, seeded by (``seed``, chunk). G runs
-    with batch statistics, as the authors sampled (:func:`dcgan_lib.models.batch_stats`); a short
-    last chunk is cut from a full batch so that batch-norm never sees a tiny batch. Nothing is
-    kept between chunks: 10M samples stream in constant memory.
+    a multiple of ``ny`` is exactly balanced (the authors drew labels at random). z is uniform,
+    seeded by (``seed``, chunk). G runs with batch statistics, as the authors sampled
+    (:func:`dcgan_lib.models.batch_stats`), so every batch mixes the classes: batch-norm over a
+    batch of one class would subtract its label away. A short last chunk is cut from a full batch
+    so that batch-norm never sees a tiny batch. Nothing is kept between chunks: 10M samples
+    stream in constant memory.
     """
     if n < 0 or batch < 2:
         raise ValueError(f"need n >= 0 and batch >= 2 (batch-norm), got n={n}, batch={batch}")
@@ -259,7 +260,8 @@ def generate_labelled(G: _Conditional, n: int, batch: int = 128, seed: int = 0,
 
 @torch.no_grad()
 def class_grid(G: _Conditional, per_class: int = 10, seed: int = 0) -> torch.Tensor:
-    """``per_class`` samples of every class, row by row (row ``c`` = class ``c``), for figure 9."""
+    """``per_class`` samples of every class, row by row (row ``c`` = class ``c``), for figure 9.
+    All classes go through G in one batch (batch statistics need mixed labels)."""
     dev = next(G.parameters()).device
     y = torch.arange(G.ny, device=dev).repeat_interleave(per_class)
     z = sample_z(len(y), G.nz, G.z_dist, _seeded(seed, 5), dev)

@@ -46,7 +46,8 @@ def test_figures_tables_and_metrics_carry_the_caption(tmp_path, monkeypatch, cap
 def test_format_table_aligns_columns():
     text = book.format_table([{"a": 1.5, "name": "x"}, {"a": 10.25, "name": "long"}])
     lines = text.splitlines()
-    assert len({len(l) for l in lines}) == 1 and lines[1].startswith("-----")
+    assert lines[1].startswith("-----") and lines[0].index("name") == lines[3].index("long")
+    assert lines[2].index("1.5") + 3 == lines[3].index("10.25") + 5   # numbers right-aligned
 
 
 def test_every_chapter_pair_holds_the_same_cells():

@@ -1,0 +1,241 @@
+"""Conditional DCGAN, its fully connected baseline and their training loop (appendix A.1)."""
+import pytest
+import torch
+from sklearn.neighbors import NearestCentroid
+from torch import nn
+
+from dcgan_lib.conditional import (CondConfig, CondDiscriminator, CondGenerator,
+                                   MLPCondGenerator, _step,
+                                   build_conditional, class_grid, cond_layer_table,
+                                   generate_labelled, load_conditional, lr_at,
+                                   real_class_grid, train_conditional)
+from dcgan_lib.conditional import concat_label, one_hot
+from dcgan_lib.models import batch_stats, count_parameters
+
+TINY = dict(nz=8, ngf=8, ndf=8, nfc=32)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """These tiny models gain nothing from a second thread, and on a shared two-core machine
+    two threads contend for the cores and make every small operation many times slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def toy(n: int, s: int = 16, seed: int = 0):
+    """Three classes a nearest-centroid classifier separates perfectly: left, right or top
+    half bright, plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % 3
+    x = torch.full((n, 1, s, s), -1.0)
+    x[y == 0, :, :, : s // 2] = 1
+    x[y == 1, :, :, s // 2:] = 1
+    x[y == 2, :, : s // 2, :] = 1
+    x = (x + 0.2 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
+    return x, y
+
+
+def test_weight_shapes_are_the_authors():
+    # mnist/train_cond_dcgan.py: gw (nz+ny, 1024), gw2 (1024+ny, 128*7*7), gw3 (128+ny, 64, 5, 5),
+    # gwx (64+ny, 1, 5, 5); dw (64, 1+ny, 5, 5), dw2 (128, 64+ny, 5, 5), dw3 (128*7*7+ny, 1024),
+    # dwy (1024+ny, 1). torch stores Linear weights as (out, in).
+    G, D = CondGenerator(), CondDiscriminator()
+    assert [tuple(p.shape) for p in G.parameters()] == [
+        (1024, 110), (6272, 1034), (138, 64, 5, 5), (74, 1, 5, 5)]
+    assert [tuple(p.shape) for p in D.parameters()] == [
+        (64, 11, 5, 5), (128, 74, 5, 5), (1024, 6282), (1, 1034)]
+    z, y = G.sample_z(4), torch.tensor([0, 3, 7, 9])
+    x = G(z, y)
+    assert x.shape == (4, 1, 28, 28) and x.abs().max() <= 1
+    assert D(x, y).shape == (4,)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+def test_label_enters_every_layer(arch):
+    G, D = build_conditional(CondConfig(arch=arch, **TINY), ny=5, nc=1, image_size=16)
+    for model, shape in ((G, (8,)), (D, (1, 16, 16))):
+        rows = cond_layer_table(model, shape)
+        assert len(rows) == 4
+        prev = (shape[0] * shape[1] * shape[2],) if model.flatten_input else shape
+        for row in rows:   # ny units (vectors) or ny constant maps (feature maps) appended
+            assert row["input (with y)"] == (prev[0] + 5, *prev[1:])
+            prev = row["output"]
+        # the last layer sees y: for a fixed input, changing y changes the output
+        last = model.blocks[-1]
+        h = torch.randn(4, rows[-1]["input (with y)"][0] - 5, *rows[-1]["input (with y)"][1:])
+        a = last(concat_label(h, one_hot(torch.zeros(4, dtype=torch.long), 5)))
+        b = last(concat_label(h, one_hot(torch.ones(4, dtype=torch.long), 5)))
+        assert not torch.allclose(a, b)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+def test_batchnorm_has_no_scale_or_bias(arch):
+    G, D = build_conditional(CondConfig(arch=arch, **TINY), ny=3, nc=1, image_size=16)
+    for model in (G, D):
+        bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        assert len(bns) == 3 if model is G else len(bns) == 2
+        assert all(not m.affine and m.weight is None and m.bias is None for m in bns)
+        # the only parameters are the conv / linear weights (no biases anywhere, as the authors)
+        layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d,
+                                                               nn.ConvTranspose2d))]
+        assert count_parameters(model) == sum(m.weight.numel() for m in layers)
+        assert all(m.bias is None for m in layers)
+        # what the layer computes: (h - mean) / sqrt(var + eps) over the batch, nothing more
+        seen = []
+        hooks = [m.register_forward_hook(lambda m, i, o: seen.append((m, i[0].clone(), o.clone())))
+                 for m in bns]
+        x = G.sample_z(64) if model is G else torch.randn(64, 1, 16, 16)
+        model(x, torch.arange(64) % 3)
+        for h in hooks:
+            h.remove()
+        assert len(seen) == len(bns)
+        for m, h, o in seen:
+            dims = [0] if h.dim() == 2 else [0, 2, 3]
+            mean = h.mean(dims, keepdim=True)
+            var = h.var(dims, unbiased=False, keepdim=True)
+            assert torch.allclose(o, (h - mean) / torch.sqrt(var + m.eps), atol=1e-4)
+    # with bn_affine=True each batch-norm adds a scale and a shift per unit
+    Ga, _ = build_conditional(CondConfig(arch=arch, bn_affine=True, **TINY), 3, 1, 16)
+    extra = sum(2 * m.num_features for m in Ga.modules()
+                if isinstance(m, nn.modules.batchnorm._BatchNorm))
+    assert count_parameters(Ga) == count_parameters(G) + extra
+
+
+def _class_accuracy(G, clf, ny=3, n=300, seed=1):
+    xs, ys = next(generate_labelled(G, n, n, seed=seed))
+    pred = torch.as_tensor(clf.predict(xs.flatten(1).numpy()))
+    return (pred == ys).float().mean().item(), xs, ys
+
+
+@pytest.mark.parametrize("arch,n,kw", [
+    ("dcgan", 600, dict(nz=8, ngf=8, ndf=8, nfc=64, epochs=10)),
+    ("mlp", 2048, dict(nz=8, nfc=256, epochs=20)),
+])
+def test_changing_y_changes_the_class(arch, n, kw):
+    x, y = toy(n)
+    clf = NearestCentroid().fit(x.flatten(1).numpy(), y.numpy())
+    G0, _ = build_conditional(CondConfig(arch=arch, **kw), 3, 1, 16)
+    acc0, _, _ = _class_accuracy(G0, clf)
+    run = train_conditional(CondConfig(arch=arch, batch_size=32 if arch == "dcgan" else 64,
+                                       lr=1e-3, **kw), x, y, progress=False)
+    acc, _, _ = _class_accuracy(run.G, clf)
+    assert acc0 < 0.7          # untrained: the label does not decide the class
+    assert acc >= 0.9          # trained: the class a classifier assigns is the one asked for
+    # the same z with another label gives the other class. The batch must mix the labels:
+    # batch-norm with batch statistics would subtract a label shared by the whole batch.
+    z = run.G.sample_z(90, torch.Generator().manual_seed(3))
+    base = torch.arange(90) % 3
+    with torch.no_grad(), batch_stats(run.G):
+        for shift in range(3):
+            labels = (base + shift) % 3
+            pred = torch.as_tensor(clf.predict(run.G(z, labels).flatten(1).numpy()))
+            assert (pred == labels).float().mean() >= 0.9
+
+
+def test_alternating_schedule_updates_one_network_per_step():
+    x, y = toy(64)
+    cfg = CondConfig(schedule="alternating", batch_size=16, **TINY)
+    G, D = build_conditional(cfg, 3, 1, 16)
+    optG, optD = (torch.optim.Adam(m.parameters(), 1e-3) for m in (G, D))
+    loss = nn.BCEWithLogitsLoss()
+    for step in range(4):
+        g0 = [p.clone() for p in G.parameters()]
+        d0 = [p.clone() for p in D.parameters()]
+        rec = _step(G, D, optG, optD, loss, x[:16], y[:16], cfg, step)
+        g_moved = any(not torch.equal(a, b) for a, b in zip(g0, G.parameters()))
+        d_moved = any(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))
+        assert (g_moved, d_moved) == ((True, False) if step % 2 == 0 else (False, True))
+        assert ("loss_g" in rec) == (step % 2 == 0) and ("loss_d" in rec) == (step % 2 == 1)
+    cfg = CondConfig(batch_size=16, **TINY)   # same-batch: both every step
+    rec = _step(G, D, optG, optD, loss, x[:16], y[:16], cfg, 0)
+    assert {"loss_g", "loss_d"} <= set(rec)
+
+
+def test_linear_lr_decay_is_the_authors():
+    cfg = CondConfig(epochs=200, decay_epochs=100)
+    assert [lr_at(cfg, e) for e in (0, 99, 100)] == [cfg.lr] * 3
+    assert lr_at(cfg, 101) == pytest.approx(0.99 * cfg.lr)
+    assert lr_at(cfg, 199) == pytest.approx(cfg.lr / 100)
+    assert lr_at(CondConfig(epochs=5), 4) == CondConfig().lr
+    x, y = toy(64)
+    run = train_conditional(CondConfig(batch_size=32, epochs=4, decay_epochs=2, **TINY), x, y,
+                            progress=False)
+    assert [r["lr"] for r in run.epochs] == pytest.approx([2e-4, 2e-4, 2e-4, 1e-4])
+
+
+def test_resume_is_the_uninterrupted_run(tmp_path):
+    x, y = toy(96)
+    cfg = dict(batch_size=32, epochs=3, arch="mlp", **TINY)
+    full = train_conditional(CondConfig(**cfg), x, y, progress=False)
+    out = str(tmp_path / "run")
+    part = train_conditional(CondConfig(out=out, **cfg), x, y, progress=False, until_epoch=1)
+    assert len(part.epochs) == 1
+    resumed = train_conditional(CondConfig(out=out, **cfg), x, y, progress=False)
+    assert resumed.resumed_from == 1 and len(resumed.log) == len(full.log)
+    for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
+        assert torch.equal(a, b)
+    G, D, c = load_conditional(tmp_path / "run" / "last.pt")
+    assert c.arch == "mlp" and torch.equal(next(G.parameters()), next(full.G.parameters()))
+    with pytest.raises(ValueError, match="cannot resume.*lr"):
+        train_conditional(CondConfig(out=out, **{**cfg, "epochs": 3}, lr=1e-3), x, y,
+                          progress=False)
+
+
+def test_generate_labelled_streams_balanced_chunks():
+    G = CondGenerator(ny=4, image_size=16, **{k: v for k, v in TINY.items() if k != "ndf"})
+    before = [b.clone() for b in G.buffers()]
+    chunks = list(generate_labelled(G, 103, batch=25, seed=0))
+    assert [len(c[0]) for c in chunks] == [25, 25, 25, 25, 3]
+    labels = torch.cat([c[1] for c in chunks])
+    assert torch.equal(labels, torch.arange(103) % 4)
+    assert torch.equal(torch.bincount(labels[:100]), torch.full((4,), 25))
+    again = torch.cat([c[0] for c in generate_labelled(G, 103, batch=25, seed=0)])
+    assert torch.equal(torch.cat([c[0] for c in chunks]), again)
+    other = torch.cat([c[0] for c in generate_labelled(G, 103, batch=25, seed=1)])
+    assert not torch.equal(other, again)
+    # sampling uses batch statistics and leaves the running averages alone
+    assert all(torch.equal(a, b) for a, b in zip(before, G.buffers()))
+    grid = class_grid(G, per_class=3)
+    assert grid.shape == (12, 1, 16, 16)
+
+
+def test_real_class_grid_rows_are_classes():
+    x, y = toy(60)
+    grid = real_class_grid(x, y, per_class=4)
+    assert grid.shape == (12, 1, 16, 16)
+    clf = NearestCentroid().fit(x.flatten(1).numpy(), y.numpy())
+    assert clf.predict(grid.flatten(1).numpy()).tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    with pytest.raises(ValueError, match="per_class"):
+        real_class_grid(x, y, per_class=30)
+
+
+def test_bad_input_errors():
+    with pytest.raises(ValueError, match="image_size must be a multiple of 4"):
+        CondGenerator(image_size=30)
+    with pytest.raises(ValueError, match="labels must lie in 0..9"):
+        CondGenerator()(torch.zeros(2, 100), torch.tensor([3, 10]))
+    with pytest.raises(ValueError, match="arch must be one of"):
+        CondConfig(arch="resnet").validate()
+    with pytest.raises(ValueError, match="decay_epochs"):
+        CondConfig(epochs=2, decay_epochs=3).validate()
+    with pytest.raises(ValueError, match="output must be one of"):
+        MLPCondGenerator(output="relu")
+    x, y = toy(8)
+    with pytest.raises(ValueError, match="fewer than batch_size"):
+        train_conditional(CondConfig(batch_size=16, **TINY), x, y, progress=False)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_conditional("/nonexistent/last.pt")
+
+
+def test_sigmoid_output_is_the_authors_layer_mapped_to_symmetric_range():
+    G = MLPCondGenerator(nz=8, ny=3, nh=16, image_size=8, output="sigmoid")
+    out = G.blocks[-1][1]
+    a = torch.linspace(-6, 6, 101)
+    assert torch.allclose(out(a), 2 * torch.sigmoid(a) - 1)      # [0, 1] mapped to [-1, 1]
+    assert torch.allclose(out(a), torch.tanh(a / 2), atol=1e-6)  # = tanh of half the input
+    h = G(G.sample_z(16), torch.arange(16) % 3)
+    assert h.shape == (16, 1, 8, 8) and -1 <= h.min() and h.max() <= 1
+    assert isinstance(MLPCondGenerator(output="tanh").blocks[-1][1], nn.Tanh)
