@@ -58,20 +58,23 @@ class Run:
         """The value for the active profile."""
         return {"smoke": smoke, "cpu": cpu, "full": full}[self.profile]
 
-    def figure(self, fig, name: str, title: str | None = None) -> Path:
-        """Caption ``fig`` with profile/seed/revision, save it as PNG, show it, print caption."""
+    def figure(self, fig, name: str, title: str | None = None) -> None:
+        """Caption ``fig`` with profile/seed/revision, save it as PNG, show it, print caption.
+
+        Returns nothing, so a cell ending in it shows the figure once; the file is
+        ``self.out / f"{name}.png"``."""
         import matplotlib.pyplot as plt
         if title:
             fig.suptitle(title)
-        fig.text(0.5, 0.003, self.caption, ha="center", va="bottom", fontsize=7, color="0.35")
+        fig.text(0.5, -0.01, self.caption, ha="center", va="top", fontsize=7, color="0.35")
         path = self.out / f"{name}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.show()
         print(f"Figure {name}: {self.caption}")
-        return path
 
-    def table(self, rows: list[dict], name: str, floatfmt: str = ".4g") -> str:
-        """Print ``rows`` as an aligned text table with the caption; save CSV beside it."""
+    def table(self, rows: list[dict], name: str, floatfmt: str = ".4g") -> None:
+        """Print ``rows`` as an aligned text table with the caption; save CSV beside it
+        (``self.out / f"{name}.csv"``)."""
         text = format_table(rows, floatfmt)
         print(text)
         print(f"Table {name}: {self.caption}")
@@ -81,7 +84,6 @@ class Run:
                 w = csv.DictWriter(f, fieldnames=list(rows[0]))
                 w.writeheader()
                 w.writerows(rows)
-        return text
 
     def log_metrics(self, **values: Any) -> None:
         """Add to ``metrics.json`` (the runner's summary reads it)."""

@@ -196,6 +196,8 @@ class ProbeResult:
     test_errors: np.ndarray
     seconds: float = 0.0
     not_converged: int = 0
+    dims: int = 0
+    extract_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -213,8 +215,10 @@ class ProbeResult:
         return len(self.grid) > 1 and self.best in (min(self.grid), max(self.grid))
 
     def row(self, name: str, **extra) -> dict:
-        """One table row: name, chosen hyperparameter, test error mean +- 1.96 std."""
-        return {"features": name, **extra, self.param: self.best,
+        """One table row: name, ``extra`` columns, feature dimensions, the chosen
+        hyperparameter, test error mean +- 1.96 std; the same columns for every probe."""
+        return {"features": name, **extra, "dims": self.dims or "",
+                "chosen": f"{self.param}={self.best:g}",
                 "test error %": round(self.test_mean, 2),
                 "+- 1.96 std": round(self.test_spread, 2),
                 "draws": len(self.test_errors)}
@@ -278,7 +282,8 @@ def svm_probe(train_x: np.ndarray, train_y, val_x: np.ndarray, val_y, test_x: np
         not_conv += nc
         test_errs.append(_error_pct(test_y, model.predict(test_x)))
     res = ProbeResult("C", [float(c) for c in cs], val_mean, val_spread, best,
-                      np.asarray(test_errs), time.perf_counter() - t0, not_conv)
+                      np.asarray(test_errs), time.perf_counter() - t0, not_conv,
+                      dims=int(train_x.shape[1]))
     if res.best_at_edge:
         res.notes.append(f"best C={best:g} is at the edge of the grid")
     if not_conv:
@@ -287,6 +292,35 @@ def svm_probe(train_x: np.ndarray, train_y, val_x: np.ndarray, val_y, test_x: np
         print(f"  best C={best:g}: test error {res.test_mean:.2f}% +- {res.test_spread:.2f} "
               f"over {len(test_errs)} draws ({res.seconds:.0f} s)"
               + "".join(f"; {n}" for n in res.notes))
+    return res
+
+
+def match_channels(images: torch.Tensor, nc: int) -> torch.Tensor:
+    """Grey images repeated to ``nc`` = 3 channels (as PIL's L -> RGB), for a colour D."""
+    if images.shape[1] == nc:
+        return images
+    if images.shape[1] == 1:
+        return images.expand(-1, nc, -1, -1)
+    raise ValueError(f"images have {images.shape[1]} channels but the discriminator takes {nc}; "
+                     "only grey (1-channel) images are converted")
+
+
+def feature_probe(D: nn.Module, pool_x: torch.Tensor, pool_y, val_x: torch.Tensor, val_y,
+                  test_x: torch.Tensor, test_y, bn_images: torch.Tensor | None = None,
+                  batch_size: int = 256, grid: int = 4, verbose: bool = True,
+                  **svm_kwargs) -> ProbeResult:
+    """Section 5 end to end for one discriminator: :func:`reestimate_bn` on ``bn_images``
+    (default: the labelled pool, i.e. the training set), :func:`discriminator_features` of the
+    pool, validation and test images (grey images repeated to D's channels), then
+    :func:`svm_probe` with ``svm_kwargs``."""
+    conv = [match_channels(x, D.nc) for x in (pool_x, val_x, test_x)]
+    bn = conv[0] if bn_images is None else match_channels(bn_images, D.nc)
+    t0 = time.perf_counter()
+    reestimate_bn(D, bn, batch_size)
+    fx = [discriminator_features(D, x, batch_size, grid, verbose=verbose) for x in conv]
+    extract = time.perf_counter() - t0
+    res = svm_probe(fx[0], pool_y, fx[1], val_y, fx[2], test_y, verbose=verbose, **svm_kwargs)
+    res.extract_seconds = extract
     return res
 
 
@@ -350,14 +384,17 @@ def cnn_probe(D: Discriminator, train_images: torch.Tensor, train_y, val_images:
     (The paper searched 64 random hyperparameter settings and reported validation error.)
     """
     train_y, val_y, test_y = map(np.asarray, (train_y, val_y, test_y))
+    train_images, val_images, test_images = (match_channels(x, D.nc) for x in
+                                             (train_images, val_images, test_images))
     n_classes = int(max(train_y.max(), val_y.max(), test_y.max())) + 1
     t0 = time.perf_counter()
     vdraws = label_draws(train_y, k, val_draws, seed, stream=0)
     tdraws = label_draws(train_y, k, test_draws, seed, stream=1)
 
     def fit(idx, lr, s):
-        torch.manual_seed(s)
-        net = supervised_cnn(D, n_classes).to(next(D.parameters()).device)
+        with torch.random.fork_rng(devices=[]):  # seeded init, global RNG untouched
+            torch.manual_seed(s)
+            net = supervised_cnn(D, n_classes).to(next(D.parameters()).device)
         return train_classifier(net, train_images[idx], torch.as_tensor(train_y[idx]), lr,
                                 epochs, batch_size, seed=s)
 

@@ -32,8 +32,8 @@ def test_figures_tables_and_metrics_carry_the_caption(tmp_path, monkeypatch, cap
     run = book.setup("99_test", "cpu", 0, "", str(tmp_path))
     fig, ax = plt.subplots()
     ax.plot([0, 1])
-    path = run.figure(fig, "line")
-    assert path.exists() and path.suffix == ".png"
+    assert run.figure(fig, "line") is None
+    assert (run.out / "line.png").exists()
     run.table([{"model": "a", "error": 0.25}, {"model": "bb", "error": 0.125}], "errors")
     out = capsys.readouterr().out
     assert out.count("profile=cpu · seed=0 · rev=") == 3  # header, figure, table
