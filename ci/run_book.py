@@ -20,6 +20,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
+# chapters run once per value of one parameter; outputs of the first value are published
+PER_RUN = {"03_datasets": ("dataset", {"smoke": ["lsun"], "cpu": ["lsun", "imagenet32"],
+                                       "full": ["lsun", "celeba", "imagenet32"]})}
 
 
 def chapters(only: list[str] | None) -> list[Path]:
@@ -73,7 +76,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--publish", action="store_true",
                     help="copy outputs of successful runs into book/*.ipynb")
     ap.add_argument("--kernel", default="python3")
+    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra chapter parameter (e.g. dataset=imagenet32); replaces the "
+                         "per-dataset loop of 03_datasets")
     args = ap.parse_args(argv)
+    extra = {}
+    for kv in args.param:
+        if "=" not in kv:
+            raise SystemExit(f"--param {kv!r}: write KEY=VALUE")
+        k, v = kv.split("=", 1)
+        extra[k] = v
 
     import papermill as pm
 
@@ -81,30 +93,39 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.results) / args.profile
     out_dir.mkdir(parents=True, exist_ok=True)
     rows, failed = [], 0
+    jobs = []
     for nb in chapters(args.only):
-        out = out_dir / nb.name
+        key, values = PER_RUN.get(nb.stem, (None, {}))
+        vals = values.get(args.profile, [None]) if key and key not in extra else [None]
+        jobs += [(nb, key, v, i == 0) for i, v in enumerate(vals)]
+    for nb, key, value, first in jobs:
+        name = nb.stem if value is None else f"{nb.stem}-{value}"
+        out = out_dir / f"{name}.ipynb"
+        params = dict(profile=args.profile, seed=args.seed, data_root=args.data_root,
+                      results_dir=args.results, **extra)
+        if value is not None:
+            params[key] = value
         t0 = time.perf_counter()
         status = "ok"
-        print(f"== {nb.stem} ({args.profile}) -> {out}", flush=True)
+        print(f"== {name} ({args.profile}) -> {out}", flush=True)
         try:
             pm.execute_notebook(
                 str(nb), str(out), kernel_name=args.kernel, cwd=str(REPO),
-                parameters=dict(profile=args.profile, seed=args.seed, data_root=args.data_root,
-                                results_dir=args.results),
-                execution_timeout=args.timeout, progress_bar=False)
+                parameters=params, execution_timeout=args.timeout, progress_bar=False)
         except Exception as err:  # papermill raises PapermillExecutionError with the cell
             status = f"FAILED: {type(err).__name__}"
             failed += 1
             print(str(err)[-3000:], file=sys.stderr)
         secs = time.perf_counter() - t0
-        mpath = out_dir / nb.stem / "metrics.json"
+        sub = params.get(key or "", "") if key or extra else ""
+        mpath = out_dir / nb.stem / str(sub or "") / "metrics.json"
         metrics = json.loads(mpath.read_text()) if mpath.exists() and status == "ok" else {}
         keep = {k: v for k, v in metrics.items()
                 if k not in ("chapter", "profile", "seed", "revision", "checkpoint")}
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in list(keep.items())[:6])
-        rows.append((nb.stem, status, f"{secs:.0f}s", shown))
-        if status == "ok" and args.publish:
+        rows.append((name, status, f"{secs:.0f}s", shown))
+        if status == "ok" and args.publish and first:
             publish(out, nb)
     w = [max(len(r[i]) for r in rows + [("chapter", "status", "time", "")]) for i in range(3)]
     print(f"\nSummary: profile={args.profile} seed={args.seed} results={out_dir}")

@@ -21,7 +21,8 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, TensorDataset
 from torchvision import datasets, transforms
 
-NAMES = ("mnist", "fashion-mnist", "cifar10", "svhn", "celeba", "lsun", "imagefolder", "synthetic")
+NAMES = ("mnist", "fashion-mnist", "cifar10", "svhn", "celeba", "lsun", "imagenet", "imagefolder",
+         "synthetic")
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DEFAULT_CHANNELS = {"mnist": 1, "fashion-mnist": 1}
 HOW_TO_GET = {
@@ -35,6 +36,8 @@ HOW_TO_GET = {
     "lsun": ("download the category's LMDB (e.g. bedroom_train_lmdb.zip) with the LSUN project's "
              "download.py and unzip it into <root>/ so that <root>/bedroom_train_lmdb exists; "
              "reading it needs `pip install lmdb`"),
+    "imagenet": ("prepare it once from the extracted ILSVRC folders: python -m dcgan_lib.prepare "
+                 "imagenet <extracted ILSVRC> <root>/imagenet --sizes 32 64 (resumable)"),
     "imagefolder": "point data_root at a folder of images (sub-folders become labels)",
 }
 
@@ -187,6 +190,9 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
                 raise ValueError("lsun: torchvision cannot download LSUN; " + HOW_TO_GET["lsun"])
             lsplit = "train" if train else "val"
             return datasets.LSUN(str(root), classes=[f"{category}_{lsplit}"], transform=tf)
+        if name == "imagenet":  # min-resized centre crops made by dcgan_lib.prepare (section 4.3)
+            from .prepare import prepared_dataset
+            return prepared_dataset(root / "imagenet", image_size, split, channels)
         # imagefolder
         if not root.is_dir():
             raise _missing(name, root)
