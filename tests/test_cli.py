@@ -38,10 +38,12 @@ def test_errors_are_clear(tmp_path, capsys):
     assert cli.main(["sample", "--checkpoint", str(tmp_path / "no.pt"), "--num", "4",
                      "--out", str(tmp_path / "x.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
-    assert cli.main(["train", "--dataset", "fashion-mnist", "--data-root", str(tmp_path / "d"),
-                     "--steps", "1", "--out", str(tmp_path / "r")]) in (0, 2)
+    assert cli.main(["train", "--dataset", "imagefolder", "--data-root", str(tmp_path / "d"),
+                     "--steps", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "no data found at" in err and str(tmp_path / "d") in err
     with pytest.raises(SystemExit):
-        cli.main(["train", "--dataset", "imagenet", "--steps", "1"])
+        cli.main(["train", "--dataset", "cifar100", "--steps", "1"])
     assert "invalid choice" in capsys.readouterr().err
 
 

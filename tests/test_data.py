@@ -86,8 +86,8 @@ def test_imagefolder_missing_root(tmp_path):
 
 
 def test_unknown_name_and_options():
-    with pytest.raises(ValueError, match="unknown dataset 'imagenet'"):
-        data.get_dataset("imagenet")
+    with pytest.raises(ValueError, match="unknown dataset 'cifar100'"):
+        data.get_dataset("cifar100")
     with pytest.raises(ValueError, match="split"):
         data.get_dataset("synthetic", split="dev")
     with pytest.raises(ValueError, match="channels must be 1"):

@@ -1,0 +1,322 @@
+"""Walking in the latent space (paper section 6.1, figure 4) and vector arithmetic on z
+(section 6.3.2, figures 7 and 8).
+
+Sampling. The authors' batch-norm has no running averages: every image was generated inside a
+batch, with that batch's statistics (:func:`dcgan_lib.models.batch_stats`). :func:`decode` does
+the same (``bn="batch"``), in one batch when it can. A batch of nine nearly identical vectors
+(the centre and eight neighbours of figure 7) has degenerate statistics, so ``context`` appends a
+fixed set of random z to every batch and returns only the requested images: the statistics are
+then those of ordinary random samples. ``bn="eval"`` uses the running statistics instead
+(our own checkpoints have them; :func:`population_bn` estimates them for the authors' model).
+
+Walks (figure 4): :func:`walk` puts ``steps`` points on each segment between consecutive points
+of a series (the paper: 9 random points), linearly (:func:`lerp`, the paper's) or spherically
+(:func:`slerp`, a common alternative for Gaussian z, whose norm it keeps near the typical one);
+:func:`walk_images` renders a whole walk in one batch.
+:func:`smoothness` measures each row: the change between neighbouring images, in pixels and in a
+feature space, and how much of the row's total change its largest single step holds
+(``max_share``: 1/(steps-1) for an even morph, close to 1 for a jump). A memorising model jumps;
+:class:`MemorisingGenerator` (a look-up table of images) shows what that looks like.
+
+Arithmetic (figure 7): :func:`concept_mean` averages the z of three exemplars per concept,
+:func:`analogy` forms ``a - b + c`` on the means, :func:`neighbours` adds uniform noise of scale
+0.25 for the eight surrounding samples (:func:`analogy_outputs` does all three and renders the
+nine images); :func:`pixel_analogy` is the paper's baseline, the same
+arithmetic on the mean images. Figure 8's "turn" vector is :func:`direction` (mean of one
+attribute value's exemplars minus the other's), applied to random z by :func:`along`.
+Exemplars are picked reproducibly from seeded samples by a score (:func:`pick_exemplars`) or by
+listed indices; :func:`concept_rate` scores how often outputs carry the intended concept;
+:func:`brightness` and :func:`polarity` are two attributes measurable in pixels.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models import batch_stats
+
+BN_MODES = ("batch", "eval")
+
+
+# ------------------------------------------------------------------ sampling
+def seeded_z(G: nn.Module, n: int, seed: int) -> torch.Tensor:
+    """``n`` latent vectors from ``G``'s own z distribution, from ``torch.Generator`` seeded
+    with ``seed``: ``G.sample_z(n, torch.Generator().manual_seed(seed))``."""
+    return G.sample_z(n, torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def population_bn(G: nn.Module, n: int = 2048, batch_size: int = 128, seed: int = 0) -> nn.Module:
+    """Set every batch-norm layer's running statistics of ``G`` to the average, over batches of
+    ``batch_size`` random z (``n`` in all, seeded), of each batch's statistics, so that
+    ``decode(G, z, bn="eval")`` matches batch sampling without depending on the batch."""
+    from torch.utils.data import TensorDataset
+
+    from .features import reestimate_bn
+    return reestimate_bn(G, TensorDataset(seeded_z(G, n, seed)), batch_size)
+
+
+@torch.no_grad()
+def decode(G: nn.Module, z: torch.Tensor, bn: str = "batch", batch_size: int = 512,
+           context: torch.Tensor | None = None) -> torch.Tensor:
+    """Images ``G(z)`` on the CPU, in [-1, 1].
+
+    ``bn="batch"``: batch statistics, as the authors sampled, in chunks of ``batch_size``; with
+    ``context`` (random z) appended to every chunk so its statistics are those of ordinary
+    samples. ``bn="eval"``: running statistics (each image depends on its own z only).
+    """
+    if bn not in BN_MODES:
+        raise ValueError(f"bn must be one of {BN_MODES}, got {bn!r}")
+    if z.ndim != 2:
+        raise ValueError(f"z must be a (N, nz) tensor, got shape {tuple(z.shape)}")
+    dev = next(G.parameters()).device
+    was_training = G.training
+    G.eval()
+    outs = []
+    try:
+        for i in range(0, len(z), batch_size):
+            chunk = z[i:i + batch_size].to(dev)
+            k = len(chunk)
+            if bn == "eval":
+                outs.append(G(chunk).cpu())
+                continue
+            if context is not None:
+                chunk = torch.cat([chunk, context.to(dev)])
+            if len(chunk) < 2:
+                raise ValueError("bn='batch' needs at least two vectors in a batch; pass context "
+                                 "(random z) or use bn='eval'")
+            with batch_stats(G):
+                outs.append(G(chunk)[:k].cpu())
+    finally:
+        G.train(was_training)
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+# ------------------------------------------------------------------ interpolation
+def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    """Linear interpolation ``(1 - t) z0 + t z1`` (the paper's walk); ``t`` of shape (T,)
+    gives (T, nz)."""
+    t = torch.as_tensor(t, dtype=z0.dtype).reshape(-1, 1)
+    return (1 - t) * z0 + t * z1
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor | float) -> torch.Tensor:
+    """Spherical interpolation (Shoemake 1985): along the great circle between the directions of
+    ``z0`` and ``z1``, with the norm interpolated linearly; equal to :func:`lerp` for parallel
+    vectors. ``t`` of shape (T,) gives (T, nz)."""
+    t = torch.as_tensor(t, dtype=z0.dtype).reshape(-1, 1)
+    n0, n1 = z0.norm(), z1.norm()
+    if n0 == 0 or n1 == 0:
+        return lerp(z0, z1, t)
+    u0, u1 = z0 / n0, z1 / n1
+    omega = torch.arccos((u0 @ u1).clamp(-1.0, 1.0))
+    if omega < 1e-6:
+        return lerp(z0, z1, t)
+    s = torch.sin(omega)
+    direction = (torch.sin((1 - t) * omega) * u0 + torch.sin(t * omega) * u1) / s
+    return direction * ((1 - t) * n0 + t * n1)
+
+
+METHODS: dict[str, Callable] = {"linear": lerp, "spherical": slerp}
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int,
+                method: str = "linear") -> torch.Tensor:
+    """``steps`` points from ``z0`` to ``z1`` inclusive, shape (steps, nz)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2 (both endpoints), got {steps}")
+    return METHODS[method](z0, z1, torch.linspace(0, 1, steps))
+
+
+def walk(points: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
+    """Figure 4's walk through a series of points (the paper: 9 random points): one row per
+    segment between consecutive points, ``steps`` images per row, endpoints included (the last
+    image of a row is the first of the next). Returns (len(points) - 1, steps, nz)."""
+    if points.ndim != 2 or len(points) < 2:
+        raise ValueError(f"points must be (K >= 2, nz), got shape {tuple(points.shape)}")
+    return torch.stack([interpolate(points[i], points[i + 1], steps, method)
+                        for i in range(len(points) - 1)])
+
+
+def walk_images(G: nn.Module, points: torch.Tensor, steps: int, method: str = "linear",
+                bn: str = "batch", context: torch.Tensor | None = None) -> torch.Tensor:
+    """Images of :func:`walk` through ``points``, all in one batch: (rows, steps, C, H, W)."""
+    w = walk(points, steps, method)
+    r, t, nz = w.shape
+    x = decode(G, w.reshape(r * t, nz), bn, batch_size=r * t, context=context)
+    return x.reshape(r, t, *x.shape[1:])
+
+
+# ------------------------------------------------------------------ smoothness
+def _row_steps(x: torch.Tensor) -> np.ndarray:
+    """Distances between consecutive items of one row (T, D): RMS per component."""
+    d = (x[1:] - x[:-1]).double()
+    return d.pow(2).mean(1).sqrt().numpy()
+
+
+def smoothness(images: torch.Tensor, features: Callable[[torch.Tensor], torch.Tensor] | None = None
+               ) -> dict:
+    """How smooth each row of a walk is. ``images`` (R, T, C, H, W): R rows of T images.
+
+    Per row and per space (``pixel``; ``feature`` when ``features`` maps images (N, C, H, W) to
+    vectors (N, D)): the T-1 step changes (root-mean-square difference between neighbours),
+    ``max_share`` = largest step / sum of steps (1/(T-1) for an even morph, 1 for a single jump)
+    and ``jump`` = largest step / median step. Returns ``{"rows": [dict per row], "summary":
+    {space_stat: value}}`` where the summary holds each statistic's mean over rows and the worst
+    row's ``max_share``.
+    """
+    if images.ndim != 5:
+        raise ValueError(f"images must be (rows, steps, C, H, W), got {tuple(images.shape)}")
+    r, t = images.shape[:2]
+    if t < 3:
+        raise ValueError(f"need at least 3 images per row to compare steps, got {t}")
+    spaces = {"pixel": images.reshape(r, t, -1).float()}
+    if features is not None:
+        with torch.no_grad():
+            f = torch.as_tensor(features(images.reshape(r * t, *images.shape[2:])))
+        spaces["feature"] = f.reshape(r, t, -1).float()
+    rows, summary = [], {}
+    for i in range(r):
+        row = {"row": i}
+        for name, x in spaces.items():
+            s = _row_steps(x[i])
+            total = s.sum()
+            row[f"{name}_mean_step"] = float(s.mean())
+            row[f"{name}_max_step"] = float(s.max())
+            row[f"{name}_max_share"] = float(s.max() / total) if total > 0 else 0.0
+            med = np.median(s)
+            row[f"{name}_jump"] = float(s.max() / med) if med > 0 else float("inf")
+            row[f"{name}_steps"] = s
+        rows.append(row)
+    for name in spaces:
+        for stat in ("mean_step", "max_share", "jump"):
+            summary[f"{name}_{stat}"] = float(np.mean([row[f"{name}_{stat}"] for row in rows]))
+        summary[f"{name}_worst_max_share"] = float(max(row[f"{name}_max_share"] for row in rows))
+    summary["even_share"] = 1.0 / (t - 1)
+    return {"rows": rows, "summary": summary}
+
+
+class MemorisingGenerator(nn.Module):
+    """A generator that has memorised ``images``: z -> the image of the nearest of ``anchors``
+    (one random z per image). Walking its latent space shows what memorisation looks like:
+    nothing changes, then everything changes at once (section 6.1's "sharp transitions")."""
+
+    def __init__(self, images: torch.Tensor, nz: int = 100, z_dist: str = "normal",
+                 seed: int = 0):
+        super().__init__()
+        from .models import sample_z
+        if images.ndim != 4:
+            raise ValueError(f"images must be (N, C, H, W), got {tuple(images.shape)}")
+        self.nz, self.z_dist = nz, z_dist
+        self.register_buffer("images", images.detach().clone())
+        self.register_buffer("anchors", sample_z(len(images), nz, z_dist,
+                                                 torch.Generator().manual_seed(seed)))
+        self._dummy = nn.Parameter(torch.zeros(()), requires_grad=False)  # carries the device
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        idx = torch.cdist(z.reshape(len(z), -1).float(), self.anchors).argmin(1)
+        return self.images[idx]
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        from .models import sample_z
+        return sample_z(n, self.nz, self.z_dist, generator)
+
+
+# ------------------------------------------------------------------ vector arithmetic
+def concept_mean(z: torch.Tensor, indices: Sequence[int] | None = None) -> torch.Tensor:
+    """The mean z of a concept's exemplars (the paper averages three), shape (nz,)."""
+    sel = z if indices is None else z[list(indices)]
+    if len(sel) == 0:
+        raise ValueError("a concept needs at least one exemplar")
+    return sel.mean(0)
+
+
+def analogy(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """``a - b + c`` (figure 7: smiling woman - neutral woman + neutral man)."""
+    return a - b + c
+
+
+def neighbours(z: torch.Tensor, n: int = 8, scale: float = 0.25,
+               generator: torch.Generator | None = None) -> torch.Tensor:
+    """Figure 7's nine: ``z`` itself first, then ``n`` copies with uniform noise in
+    [-scale, scale] added to every component. Returns (1 + n, nz)."""
+    noise = (torch.rand(n, z.numel(), generator=generator) * 2 - 1) * scale
+    return torch.cat([z.reshape(1, -1), z.reshape(1, -1) + noise.to(z)])
+
+
+@torch.no_grad()
+def analogy_outputs(G: nn.Module, z: torch.Tensor, a: Sequence[int], b: Sequence[int],
+                    c: Sequence[int], n: int = 8, scale: float = 0.25, seed: int = 0,
+                    bn: str = "batch", context: torch.Tensor | None = None) -> torch.Tensor:
+    """Figure 7 for exemplar indices ``a``, ``b``, ``c`` into ``z``: the images of
+    ``mean(z[a]) - mean(z[b]) + mean(z[c])`` and of ``n`` noisy neighbours (centre first),
+    (1 + n, C, H, W)."""
+    q = analogy(concept_mean(z, a), concept_mean(z, b), concept_mean(z, c))
+    return decode(G, neighbours(q, n, scale, torch.Generator().manual_seed(seed)), bn,
+                  context=context)
+
+
+def pixel_analogy(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """The paper's baseline: the same arithmetic on mean images (each argument (k, C, H, W)),
+    clipped to [-1, 1]. Returns one image (C, H, W)."""
+    return (a.mean(0) - b.mean(0) + c.mean(0)).clamp(-1, 1)
+
+
+def direction(z_from: torch.Tensor, z_to: torch.Tensor) -> torch.Tensor:
+    """Figure 8's "turn" vector: mean of ``z_to``'s exemplars minus mean of ``z_from``'s."""
+    return concept_mean(z_to) - concept_mean(z_from)
+
+
+def along(z: torch.Tensor, d: torch.Tensor, alphas: Sequence[float]) -> torch.Tensor:
+    """Each row of ``z`` (N, nz) moved along ``d`` by every ``alpha``: (N, len(alphas), nz)."""
+    a = torch.as_tensor(list(alphas), dtype=z.dtype).reshape(1, -1, 1)
+    return z.unsqueeze(1) + a * d.reshape(1, 1, -1)
+
+
+def pick_exemplars(scores, k: int = 3, among=None, lowest: bool = False) -> list[int]:
+    """Indices of the ``k`` samples with the highest (``lowest=True``: lowest) ``scores``,
+    restricted to the boolean mask ``among``; ties broken by index, so the choice is
+    reproducible for seeded samples. Raises when fewer than ``k`` samples qualify."""
+    s = np.asarray(scores, dtype=float)
+    ok = np.ones(len(s), bool) if among is None else np.asarray(among, bool)
+    if ok.shape != s.shape:
+        raise ValueError(f"among has shape {ok.shape}, scores {s.shape}")
+    idx = np.flatnonzero(ok)
+    if len(idx) < k:
+        raise ValueError(f"only {len(idx)} samples qualify, need k={k}; draw more samples or "
+                         "loosen the condition")
+    key = s[idx] if lowest else -s[idx]
+    order = np.lexsort((idx, key))
+    return [int(i) for i in idx[order[:k]]]
+
+
+def concept_rate(hits) -> float:
+    """Fraction of outputs that carry the intended concept (``hits`` boolean)."""
+    h = np.asarray(hits, bool)
+    if h.size == 0:
+        raise ValueError("no outputs to score")
+    return float(h.mean())
+
+
+def brightness(images: torch.Tensor) -> np.ndarray:
+    """Mean intensity of each image in [0, 1] (all channels)."""
+    return (images.reshape(len(images), -1).float().mean(1) * 0.5 + 0.5).numpy()
+
+
+def polarity(images: torch.Tensor, border: int = 4) -> np.ndarray:
+    """Centre minus border brightness of each image, in [-1, 1] units of [0, 1] intensity:
+    positive for a light object on a dark background, negative for dark on light (the
+    central square excludes ``border`` pixels on each side; the border is the outer ring)."""
+    x = images.float().mean(1) * 0.5 + 0.5                   # (N, H, W) in [0, 1]
+    h, w = x.shape[-2:]
+    if not 0 < 2 * border < min(h, w):
+        raise ValueError(f"border {border} does not fit {h}x{w} images")
+    ring = torch.ones(h, w, dtype=torch.bool)
+    ring[border:h - border, border:w - border] = False
+    centre = x[:, border:h - border, border:w - border].reshape(len(x), -1).mean(1)
+    return (centre - x[:, ring].mean(1)).numpy()

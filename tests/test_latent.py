@@ -1,0 +1,176 @@
+"""Latent walks, smoothness and vector arithmetic (dcgan_lib.latent, paper 6.1 and 6.3.2)."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dcgan_lib import latent
+from dcgan_lib.models import Generator
+
+
+@pytest.fixture(scope="module")
+def G():
+    torch.manual_seed(0)
+    return Generator(16, nz=8, ngf=8, nc=1)
+
+
+def test_lerp_and_slerp_endpoints_and_norms():
+    g = torch.Generator().manual_seed(1)
+    z0, z1 = torch.randn(50, generator=g).double(), torch.randn(50, generator=g).double() * 3
+    t = torch.linspace(0, 1, 7, dtype=torch.float64)
+    for f in (latent.lerp, latent.slerp):
+        p = f(z0, z1, t)
+        assert p.shape == (7, 50)
+        assert torch.allclose(p[0], z0, atol=1e-5) and torch.allclose(p[-1], z1, atol=1e-5)
+    s = latent.slerp(z0, z1, t)
+    # slerp's norm moves linearly between the endpoint norms; its direction is on the arc
+    assert torch.allclose(s.norm(dim=1), (1 - t) * z0.norm() + t * z1.norm(), rtol=1e-5)
+    angles = torch.arccos(((s / s.norm(dim=1, keepdim=True)) @ (z0 / z0.norm())).clamp(-1, 1))
+    total = torch.arccos((z0 / z0.norm()) @ (z1 / z1.norm()))
+    assert torch.allclose(angles, t * total, atol=1e-4)
+    # lerp through the middle of two opposite-ish vectors loses norm; slerp does not
+    assert latent.lerp(z0, -z0, 0.5).norm() < 1e-5
+    # parallel vectors: slerp falls back to lerp
+    assert torch.allclose(latent.slerp(z0, 2 * z0, t), latent.lerp(z0, 2 * z0, t), atol=1e-5)
+
+
+def test_walk_rows_chain_through_the_points():
+    pts = torch.randn(9, 4)
+    w = latent.walk(pts, 5, "spherical")
+    assert w.shape == (8, 5, 4)
+    for i in range(8):
+        assert torch.allclose(w[i, 0], pts[i], atol=1e-5)
+        assert torch.allclose(w[i, -1], pts[i + 1], atol=1e-5)
+    with pytest.raises(ValueError, match="method"):
+        latent.walk(pts, 5, "cubic")
+    with pytest.raises(ValueError, match="steps"):
+        latent.interpolate(pts[0], pts[1], 1)
+
+
+def test_smoothness_even_morph_versus_jump():
+    t = torch.linspace(0, 1, 6).reshape(1, 6, 1, 1, 1)
+    a, b = torch.zeros(1, 1, 1, 4, 4), torch.ones(1, 1, 1, 4, 4)
+    even = (1 - t) * a + t * b                                           # (1, 6, 1, 4, 4)
+    jump = torch.cat([a.expand(1, 3, 1, 4, 4), b.expand(1, 3, 1, 4, 4)], 1)
+    se = latent.smoothness(even)["summary"]
+    sj = latent.smoothness(jump)["summary"]
+    assert se["pixel_max_share"] == pytest.approx(1 / 5)
+    assert se["pixel_jump"] == pytest.approx(1.0)
+    assert sj["pixel_max_share"] == pytest.approx(1.0)
+    assert sj["pixel_jump"] == math.inf
+    # a feature function is used and reported under "feature"
+    sf = latent.smoothness(even, features=lambda x: x.flatten(1) * 2)["summary"]
+    assert sf["feature_mean_step"] == pytest.approx(2 * se["pixel_mean_step"])
+    row = latent.smoothness(even)["rows"][0]
+    assert np.allclose(row["pixel_steps"], 0.2)
+
+
+def test_memorising_generator_walk_jumps_and_real_generator_is_smoother(G):
+    imgs = torch.rand(20, 1, 16, 16) * 2 - 1
+    M = latent.MemorisingGenerator(imgs, nz=8, seed=0)
+    z = M.anchors[:3]
+    out = latent.decode(M, z)
+    assert torch.equal(out, imgs[:3])                 # anchors map to their own images
+    w = latent.walk(latent.seeded_z(G, 4, 0), 12)
+    mem = latent.decode(M, w.reshape(-1, 8)).reshape(3, 12, 1, 16, 16)
+    gen = latent.decode(G, w.reshape(-1, 8)).reshape(3, 12, 1, 16, 16)
+    sm = latent.smoothness(mem)["summary"]
+    sg = latent.smoothness(gen)["summary"]
+    assert sm["pixel_max_share"] > sg["pixel_max_share"]
+
+
+def test_decode_batch_context_and_eval(G):
+    z = latent.seeded_z(G, 6, 0)
+    assert torch.equal(z, G.sample_z(6, torch.Generator().manual_seed(0)))
+    ctx = latent.seeded_z(G, 64, 1)
+    a = latent.decode(G, z, "batch", context=ctx)
+    b = latent.decode(G, z[:3], "batch", context=ctx)
+    assert a.shape == (6, 1, 16, 16)
+    # with a large context the statistics hardly depend on the other requested vectors
+    assert (a[:3] - b).abs().max() < 0.05
+    # without context, one vector alone cannot be batch-normalised
+    with pytest.raises(ValueError, match="context"):
+        latent.decode(G, z[:1], "batch")
+    latent.population_bn(G, n=256, batch_size=64, seed=0)
+    e1 = latent.decode(G, z, "eval")
+    e2 = torch.cat([latent.decode(G, z[i:i + 1], "eval") for i in range(6)])
+    assert torch.allclose(e1, e2, atol=1e-5)          # eval: each image depends on its z only
+    assert (e1 - a).abs().mean() < 0.1                # population stats ~ batch stats
+    with pytest.raises(ValueError, match="bn"):
+        latent.decode(G, z, "train")
+
+
+def test_arithmetic_of_identical_exemplars_returns_the_exemplar():
+    z = torch.randn(1, 10).repeat(3, 1)
+    m = latent.concept_mean(z)
+    assert torch.allclose(m, z[0])
+    other = torch.randn(10)
+    assert torch.allclose(latent.analogy(m, other, other), z[0])
+    assert torch.allclose(latent.concept_mean(torch.eye(4), [0, 2]), torch.tensor([.5, 0, .5, 0]))
+    x = torch.rand(3, 1, 4, 4) * 2 - 1
+    assert torch.allclose(latent.pixel_analogy(x, x, x), x.mean(0))
+    with pytest.raises(ValueError, match="exemplar"):
+        latent.concept_mean(torch.randn(4, 3), [])
+
+
+def test_neighbours_centre_first_uniform_scale():
+    z = torch.randn(100)
+    nb = latent.neighbours(z, 8, 0.25, torch.Generator().manual_seed(0))
+    assert nb.shape == (9, 100)
+    assert torch.equal(nb[0], z)
+    d = nb[1:] - z
+    assert d.abs().max() <= 0.25 and d.abs().max() > 0.2
+    assert abs(d.mean()) < 0.03                      # centred noise
+
+
+def test_direction_and_along():
+    left, right = torch.zeros(4, 5), torch.ones(4, 5)
+    d = latent.direction(left, right)
+    assert torch.allclose(d, torch.ones(5))
+    z = torch.randn(2, 5)
+    p = latent.along(z, d, [0, 0.5, 1])
+    assert p.shape == (2, 3, 5)
+    assert torch.allclose(p[:, 0], z) and torch.allclose(p[:, 2], z + 1)
+
+
+def test_pick_exemplars_is_reproducible_and_respects_mask():
+    s = np.array([0.1, 0.9, 0.5, 0.9, 0.3, 0.8])
+    assert latent.pick_exemplars(s, 3) == [1, 3, 5]                 # ties by index
+    assert latent.pick_exemplars(s, 2, lowest=True) == [0, 4]
+    assert latent.pick_exemplars(s, 2, among=s < 0.85) == [5, 2]
+    with pytest.raises(ValueError, match="qualify"):
+        latent.pick_exemplars(s, 3, among=s > 0.85)
+
+
+def test_scores_brightness_polarity_rate():
+    dark = -torch.ones(2, 3, 16, 16)
+    light_digit = dark.clone()
+    light_digit[:, :, 6:10, 6:10] = 1                                # light centre on dark
+    dark_digit = -light_digit
+    assert np.allclose(latent.brightness(dark), 0)
+    assert (latent.polarity(light_digit) > 0).all() and (latent.polarity(dark_digit) < 0).all()
+    assert latent.concept_rate([True, False, True, True]) == 0.75
+    with pytest.raises(ValueError):
+        latent.concept_rate([])
+
+
+def test_walk_images_shape_and_endpoints(G):
+    pts = latent.seeded_z(G, 3, 0)
+    x = latent.walk_images(G, pts, 4)
+    assert x.shape == (2, 4, 1, 16, 16)
+    assert torch.allclose(x[0, -1], x[1, 0], atol=1e-6)   # rows chain: same z, same batch
+
+
+def test_analogy_outputs_of_identical_exemplars_is_the_exemplar(G):
+    z = latent.seeded_z(G, 5, 0)
+    z[1] = z[0]
+    z[2] = z[0]
+    ctx = latent.seeded_z(G, 64, 1)
+    out = latent.analogy_outputs(G, z, [0, 1, 2], [3, 4], [3, 4], n=8, context=ctx)
+    assert out.shape == (9, 1, 16, 16)
+    latent.population_bn(G, n=256, batch_size=64, seed=0)     # batch-independent images
+    out = latent.analogy_outputs(G, z, [0, 1, 2], [3, 4], [3, 4], n=8, bn="eval")
+    ref = latent.decode(G, z[:1], bn="eval")
+    assert torch.allclose(out[0], ref[0], atol=1e-5)      # centre = the exemplar's image
+    assert not torch.allclose(out[1], ref[0], atol=1e-3)  # neighbours differ
