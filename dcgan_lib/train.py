@@ -357,11 +357,17 @@ class Trainer:
             rec.update(loss_d=loss_d.item(), d_x=torch.sigmoid(d_real).mean().item(),
                        d_g_z1=torch.sigmoid(d_fake).mean().item())
         if do_g:
-            with self._autocast():
-                d_fake2 = self.D(fake).float()  # the bare D: its weights are not updated here
-            loss_g = self.loss(d_fake2, ones)
-            self.optG.zero_grad(set_to_none=True)
-            loss_g.backward()
+            # D's weights are not updated here: freezing them skips their gradients (the
+            # backward still flows through D to G), which the textbook loop computes and discards
+            self.D.requires_grad_(False)
+            try:
+                with self._autocast():
+                    d_fake2 = self.D(fake).float()  # the bare D, outside DDP
+                loss_g = self.loss(d_fake2, ones)
+                self.optG.zero_grad(set_to_none=True)
+                loss_g.backward()
+            finally:
+                self.D.requires_grad_(True)
             self.optG.step()
             rec.update(loss_g=loss_g.item(), d_g_z2=torch.sigmoid(d_fake2).mean().item())
         return rec
