@@ -1,0 +1,153 @@
+"""benchmarks/run.py: the quick mode runs end to end on tiny sizes and prints every row; its
+measuring tools (FLOP counter, peak memory, interleaved timing) give known answers; the
+candidate steps of the CPU study compute what the textbook step computes. No timings are
+asserted (the machine is shared)."""
+import contextlib
+import importlib.util
+import io
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--quick", "--device", "cpu", "--batch-size", "4", "--width", "4", "--repeats", "1",
+        "--warmup", "0", "--mm-size", "64", "--n-sample", "8", "--n-dedup", "32"]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    name = "dcgan_benchmarks_run"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    yield mod
+    sys.modules.pop(name, None)
+
+
+STUDY = ["--variants", "--only-variants", "freeze D during", "BCEWithLogits"]
+
+
+@pytest.fixture(scope="module")
+def quick(bench):
+    """One in-process run of the quick mode on tiny sizes, with a few study candidates."""
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        res = bench.main(TINY + STUDY)
+    return res, buf.getvalue()
+
+
+def _first_cells(out: str) -> list[str]:
+    return [line.split("  ")[0].strip() for line in out.splitlines()]
+
+
+def test_quick_mode_prints_every_row(quick):
+    res, out = quick
+    for heading in ("## machine", "## matrix multiply", "## training images/s",
+                    "## sampling, features, de-duplication"):
+        assert heading in out
+    cells = _first_cells(out)
+    for item in ("CPU", "cores", "torch threads", "GPU"):
+        assert item in cells
+    assert "torch.mm float32 64x64" in cells
+    for name in ("32x32 grey", "32x32 colour", "64x64 colour"):
+        assert name in cells
+        assert f"sampling {name} (metrics.generate)" in cells
+        assert f"D features {name} (features.discriminator_features)" in cells
+    assert "dedup autoencoder codes + hash table (paper 4.1.1) [cpu]" in cells
+    assert "dedup exact SHA-1 of bytes (baseline) [cpu]" in cells
+    header = next(line for line in out.splitlines() if line.startswith("training "))
+    for col in ("plain img/s", "ours img/s", "ours/plain", "GFLOP/img ours", "% of mm",
+                "MiB ours"):
+        assert col in header
+
+    train = {r["training"]: r for r in res["training"]}
+    for r in train.values():
+        assert r["batch"] == 4 and r["width"] == 4
+        assert r["plain img/s"] > 0 and r["ours img/s"] > 0 and r["ours/plain"] > 0
+        # our step never does more arithmetic than the textbook one
+        assert 0 < r["GFLOP/img ours"] <= r["GFLOP/img plain"] * (1 + 1e-9)
+    g, c, big = (train[n]["GFLOP/img plain"] for n in ("32x32 grey", "32x32 colour",
+                                                         "64x64 colour"))
+    assert g < c < big  # colour adds to the first/last layer; 64x64 adds a layer and 4x area
+    assert all(r["img/s"] > 0 for r in res["other"])
+
+
+def test_study_rows_and_same_numbers(quick):
+    res, out = quick
+    assert "## study: candidate changes to the textbook step (32x32 grey" in out
+    rows = {r["candidate"]: r for r in res["variants"]}
+    assert set(rows) == {"textbook", "BCEWithLogits (no sigmoid)", "freeze D during G update",
+                         "library Trainer.train_step"}
+    for r in rows.values():
+        assert r["img/s"] > 0 and r["speed-up vs textbook"] > 0
+    # freezing D in the G update skips exactly D's weight gradients: fewer FLOPs, same numbers
+    assert rows["freeze D during G update"]["GFLOP/img"] < rows["textbook"]["GFLOP/img"]
+    assert rows["freeze D during G update"]["G rel. diff"] < 1e-6
+    assert rows["BCEWithLogits (no sigmoid)"]["GFLOP/img"] == pytest.approx(
+        rows["textbook"]["GFLOP/img"])
+    assert rows["BCEWithLogits (no sigmoid)"]["G rel. diff"] < 1e-3  # rounding only
+
+
+def test_count_flops_known_answers(bench):
+    a, b = torch.randn(8, 16), torch.randn(16, 4)
+    assert bench.count_flops(lambda: torch.mm(a, b)) == 2 * 8 * 16 * 4
+    conv = torch.nn.Conv2d(3, 5, 5, 2, 2, bias=False)
+    x = torch.randn(2, 3, 8, 8)
+    macs = 2 * 4 * 4 * 5 * 3 * 25  # images x output pixels x out ch x in ch x kernel
+    assert bench.count_flops(lambda: conv(x)) == 2 * macs
+    x.requires_grad_(True)
+    assert bench.count_flops(lambda: conv(x).sum().backward()) == 3 * 2 * macs  # fwd + dX + dW
+
+
+def test_textbook_loop_follows_the_example(bench):
+    """D ends in a sigmoid (BCELoss on probabilities), both networks learn, the logged
+    probabilities are in (0, 1)."""
+    from dcgan_lib.models import Discriminator, Generator
+    G, D = Generator(32, 8, 4, 1), Discriminator(32, 4, 1)
+    loop = bench.PlainLoop(G, D, 8, "uniform", 2e-4, (0.5, 0.999), torch.device("cpu"))
+    assert isinstance(loop.netD[-1], torch.nn.Sigmoid)
+    before = [p.clone() for p in (*loop.netG.parameters(), *loop.netD.parameters())]
+    rec = loop(torch.rand(4, 1, 32, 32) * 2 - 1)
+    after = list((*loop.netG.parameters(), *loop.netD.parameters()))
+    assert all(not torch.equal(p, q) for p, q in zip(before, after))
+    for k in ("d_x", "d_g_z1", "d_g_z2"):
+        assert 0 < rec[k] < 1
+    assert G.blocks[0][0].weight.data_ptr() != loop.netG.blocks[0][0].weight.data_ptr()
+
+
+def test_interleaved_rotates_and_times(bench):
+    calls = []
+    fns = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    t = bench.interleaved(fns, repeats=3, warmup=1, device=torch.device("cpu"))
+    assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
+    assert all(len(v) == 3 and min(v) >= 0 for v in t.values())
+    assert bench.paired_ratio([2.0, 4.0, 6.0], [1.0, 1.0, 3.0]) == 2.0
+
+
+def test_peak_memory_sees_a_large_allocation(bench):
+    with bench.peak_memory(torch.device("cpu")) as m:
+        x = torch.ones(16 * 2**20)  # 64 MiB, touched
+        del x
+    if m["how"].startswith("peak RSS"):
+        assert 56 < m["mib"] < 200
+    else:  # ru_maxrss fallback is only a lower bound
+        assert m["mib"] >= 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu_is_a_clear_error(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--device", "cuda"])
+    assert "--device cuda" in capsys.readouterr().err
+
+
+def test_bad_sizes_are_clear_errors(bench, capsys):
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--batch-size", "1"])
+    assert "--batch-size" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.main(["--quick", "--batch-size", "8", "--n-images", "4"])
+    assert "--n-images" in capsys.readouterr().err
