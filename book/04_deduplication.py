@@ -57,7 +57,7 @@
 # %% tags=["parameters"]
 profile = "cpu"   # smoke | cpu | full
 seed = 0
-data_root = ""    # "" = $DCGAN_DATA or ~/.cache/dcgan_lib/data
+data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
 
 # %%

@@ -51,7 +51,7 @@
 # %% tags=["parameters"]
 profile = "cpu"   # smoke | cpu | full
 seed = 0
-data_root = ""    # "" = $DCGAN_DATA or ~/.cache/dcgan_lib/data
+data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
 ours_checkpoint = ""  # "" = results/<profile>/02_training/run/best.pt (chapter 02)
 svhn_weights = ""     # "" = $DCGAN_SVHN_WEIGHTS or ../shared/reference/newmu-svhn-dcgan
