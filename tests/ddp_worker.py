@@ -4,6 +4,7 @@ Trains a tiny DCGAN for ``steps`` steps in ``out`` (resuming when asked), then c
 every rank holds the same weights and writes rank 0's findings to ``out/ddp_result.json``.
 """
 import json
+import os
 import sys
 
 import torch
@@ -39,4 +40,7 @@ if rank == 0:
               "steps_per_epoch": tr.steps_per_epoch}
     with open(f"{out}/ddp_result.json", "w") as f:
         json.dump(result, f)
+dist.barrier()
 dist.destroy_process_group()
+sys.stdout.flush()
+os._exit(0)  # skip interpreter teardown, where gloo's threads can abort ("terminate called ...")
