@@ -451,6 +451,8 @@ def _ours_step(tr: Trainer, batches) -> Callable[[], dict]:
 
 
 def bench_training(args, device: torch.device, mm_gflops: float) -> list[dict]:
+    """Per image size: the library's ``Trainer.train_step`` and the textbook loop, started
+    from the same weights, timed interleaved; FLOPs per image and peak memory of a step."""
     rows = []
     for name, size, nc in TRAIN_CONFIGS:
         with tempfile.TemporaryDirectory() as out:
@@ -641,6 +643,91 @@ def bench_variants(args, device: torch.device) -> tuple[list[dict], str]:
     return rows, f"{name}, batch {args.batch_size}, width {args.width}"
 
 
+# ============================================================================ the profile
+_ACT = ("relu", "leaky", "threshold", "tanh", "sigmoid", "binary_cross_entropy")
+
+
+def _profile_group(name: str) -> str | None:
+    """The part of a DCGAN step an (outermost) profiler event belongs to; None: look inside."""
+    if name.startswith("autograd::engine::evaluate_function: "):
+        fn = name.split(": ", 1)[1].lower()
+        if fn.startswith("convolution"):
+            return "convolution backward"
+        if "batchnorm" in fn:
+            return "batch-norm backward"
+        if fn.startswith(("mm", "addmm")):
+            return "linear layers (forward + backward)"
+        if any(a in fn for a in _ACT):
+            return "activations and loss (forward + backward)"
+        return "other backward"
+    if name.startswith("Optimizer."):
+        return "optimizer (Adam step, zero_grad)"
+    if name == "aten::convolution":
+        return "convolution forward"
+    if name == "aten::batch_norm":
+        return "batch-norm forward"
+    if name in ("aten::linear", "aten::mm", "aten::matmul", "aten::addmm"):
+        return "linear layers (forward + backward)"
+    if name.startswith("aten::") and any(a in name for a in _ACT):
+        return "activations and loss (forward + backward)"
+    return None
+
+
+def bench_profile(args, device: torch.device) -> tuple[list[dict], str]:
+    """Where the time of one ``Trainer.train_step`` goes: ``torch.profiler`` events grouped by
+    their outermost known op (so the convolutions that a transposed convolution's backward
+    runs count as backward), beside the FLOPs of each group (``FlopCounterMode``)."""
+    name, size, nc = next(c for c in TRAIN_CONFIGS if c[1] == args.variant_size
+                          and c[2] == args.variant_channels)
+    with tempfile.TemporaryDirectory() as out:
+        tr = make_trainer(size, nc, args.batch_size, args.width, device, out, args.n_images)
+        step = _ours_step(tr, _cycle_batches(tr))
+        for _ in range(1 + args.warmup):
+            step()
+        with FlopCounterMode(display=False) as fc:
+            step()
+        flops = {str(op): n for op, n in fc.get_flop_counts()["Global"].items()}
+        acts = [torch.profiler.ProfilerActivity.CPU]
+        if device.type == "cuda":
+            acts.append(torch.profiler.ProfilerActivity.CUDA)
+        with torch.profiler.profile(activities=acts) as prof:
+            sync(device)
+            t0 = time.perf_counter()
+            step()
+            sync(device)
+            wall = time.perf_counter() - t0
+    cuda = device.type == "cuda"
+    groups: dict[str, float] = {}
+    for ev in prof.events():
+        g = _profile_group(ev.name)
+        if g is None:
+            continue
+        parent, outer = ev.cpu_parent, True
+        while parent is not None:
+            if _profile_group(parent.name) is not None:
+                outer = False
+                break
+            parent = parent.cpu_parent
+        if outer:
+            t = (ev.device_time_total if cuda else ev.cpu_time_total) / 1e6
+            groups[g] = groups.get(g, 0.0) + t
+    fl = {"convolution forward": flops.get("aten.convolution", 0),
+          "convolution backward": flops.get("aten.convolution_backward", 0),
+          "linear layers (forward + backward)":
+              flops.get("aten.mm", 0) + flops.get("aten.addmm", 0)}
+    rows = []
+    for g, t in sorted(groups.items(), key=lambda kv: -kv[1]):
+        rows.append({"part of the step": g, "ms": 1e3 * t, "% of step": 100 * t / wall,
+                     "GFLOP/s": fl[g] / t / 1e9 if fl.get(g) else float("nan")})
+    if not cuda:
+        rest = wall - sum(groups.values())
+        rows.append({"part of the step": "rest (Python, data, z, logging)", "ms": 1e3 * rest,
+                     "% of step": 100 * rest / wall, "GFLOP/s": float("nan")})
+    rows.append({"part of the step": "whole step", "ms": 1e3 * wall, "% of step": 100.0,
+                 "GFLOP/s": sum(flops.values()) / wall / 1e9})
+    return rows, f"{name}, batch {args.batch_size}, width {args.width}"
+
+
 # ============================================================================ main
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -655,6 +742,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="keep only the candidates whose name contains one of these texts")
     p.add_argument("--variants-only", action="store_true",
                    help="run the machine check and the study, nothing else")
+    p.add_argument("--skip-main", action="store_true",
+                   help="leave out the training, sampling, features and de-duplication tables")
+    p.add_argument("--profile", action="store_true",
+                   help="also profile one Trainer.train_step (torch.profiler, grouped)")
     p.add_argument("--compile", action="store_true",
                    help="include torch.compile in the study (compiles for minutes on a CPU)")
     p.add_argument("--variant-size", type=int, default=32, choices=[32, 64])
@@ -704,7 +795,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if a.clock == "cpu" and a.device == "cuda":
         p.error("--clock cpu times CPU work only; use --clock wall with --device cuda")
     if a.variants_only:
-        a.variants = True
+        a.variants = a.skip_main = True
     return a
 
 
@@ -734,7 +825,7 @@ def main(argv=None) -> dict:
                                                torch.bfloat16)})
     result["matmul"] = mm_rows
     print_table("matrix multiply (the machine's measured peak)", mm_rows)
-    if not args.variants_only:
+    if not args.skip_main:
         result["training"] = bench_training(args, device, mm)
         print_table(
             "training images/s (Trainer.train_step vs the textbook loop, interleaved)",
@@ -759,6 +850,14 @@ def main(argv=None) -> dict:
                     "bit-identical; Adam's first steps move\nevery weight by about lr whatever "
                     "the size of its gradient, so rounding-level differences show as 1e-3 to "
                     "1e-2)." + clock_note)
+    if args.profile:
+        rows, what = bench_profile(args, device)
+        result["profile"] = rows
+        print_table(f"profile of one Trainer.train_step ({what})", rows,
+                    "torch.profiler, " + ("GPU kernel time" if device.type == "cuda" else
+                                          "wall clock of the CPU ops")
+                    + "; GFLOP/s: FLOPs of the group in one step (FlopCounterMode) over its "
+                      "time.")
     if hasattr(os, "getloadavg"):
         print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
               f"total {time.perf_counter() - t_start:.0f} s")

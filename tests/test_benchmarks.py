@@ -27,7 +27,7 @@ def bench():
     sys.modules.pop(name, None)
 
 
-STUDY = ["--variants", "--only-variants", "freeze D during", "BCEWithLogits"]
+STUDY = ["--variants", "--only-variants", "freeze D during", "BCEWithLogits", "--profile"]
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,18 @@ def test_study_rows_and_same_numbers(quick):
     assert rows["BCEWithLogits (no sigmoid)"]["GFLOP/img"] == pytest.approx(
         rows["textbook"]["GFLOP/img"])
     assert rows["BCEWithLogits (no sigmoid)"]["G rel. diff"] < 1e-3  # rounding only
+
+
+def test_profile_rows(quick):
+    res, out = quick
+    assert "## profile of one Trainer.train_step (32x32 grey, batch 4, width 4)" in out
+    rows = {r["part of the step"]: r for r in res["profile"]}
+    for part in ("convolution forward", "convolution backward", "batch-norm forward",
+                 "optimizer (Adam step, zero_grad)", "whole step"):
+        assert rows[part]["ms"] > 0
+    parts = [r["ms"] for k, r in rows.items() if k != "whole step"]
+    assert sum(parts) == pytest.approx(rows["whole step"]["ms"])  # the rest closes the sum
+    assert rows["convolution forward"]["GFLOP/s"] > 0
 
 
 def test_count_flops_known_answers(bench):
