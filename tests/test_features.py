@@ -184,9 +184,13 @@ def test_cnn_probe_learns_an_easy_task():
         x = torch.rand(n, 1, 16, 16, generator=g) * 0.5 - 0.75 + 0.9 * y[:, None, None, None]
         return x, y.numpy()
     D = Discriminator(16, 4, 1)
-    res = features.cnn_probe(D, *make(40), *make(40), *make(40), k=10, lrs=[1e-2], epochs=15,
-                             val_draws=1, test_draws=2, batch_size=10, verbose=False)
-    assert res.param == "lr" and len(res.test_errors) == 2
+    trials = [dict(lr=1e-2, weight_decay=0.0, dropout=0.0, batch_size=10, epochs=15),
+              dict(lr=1e-7, weight_decay=0.0, dropout=0.5, batch_size=10, epochs=1)]
+    res = features.cnn_probe(D, *make(40), *make(40), *make(40), k=10, trials=trials,
+                             val_draws=1, test_draws=2, verbose=False)
+    assert res.param == "trial" and len(res.test_errors) == 2
+    assert res.best == 0 and res.chosen.startswith("lr=0.01")   # the untrainable trial loses
+    assert res.val_best == res.val_mean[0] < res.val_mean[1]
     assert list(res.row("cnn")) == list(features.ProbeResult("C", [1.0], [0.0], [0.0], 1.0,
                                                              np.zeros(1), dims=5).row("x"))
     assert res.test_mean < 20.0   # chance is 50%
@@ -214,3 +218,52 @@ def test_feature_probe_end_to_end_on_grey_images_for_colour_d():
     assert res.dims == 8 * 16 + 16 * 16 and res.extract_seconds > 0
     assert res.test_mean < 20.0
     assert res.row("random D")["dims"] == res.dims
+
+
+def test_random_trials_are_seeded_and_stay_in_the_search_space():
+    a = features.random_trials(64, seed=3)
+    assert a == features.random_trials(64, seed=3) != features.random_trials(64, seed=4)
+    sp = features.SEARCH_SPACE
+    for key in ("lr", "weight_decay", "dropout"):
+        vals = [t[key] for t in a]
+        assert sp[key][0] <= min(vals) < max(vals) <= sp[key][1]
+    lrs = np.log10([t["lr"] for t in a])   # log-uniform: about half below the log midpoint
+    assert 20 < (lrs < -3).sum() < 44
+    assert {t["batch_size"] for t in a} == set(sp["batch_size"])
+    assert {t["epochs"] for t in features.random_trials(30, epochs=(2, 5))} == {2, 5}
+    with pytest.raises(ValueError, match="trials must be >= 1"):
+        features.random_trials(0)
+    with pytest.raises(ValueError, match="epochs"):
+        features.random_trials(2, epochs=(0,))
+
+
+def test_supervised_cnn_dropout_head():
+    D = Discriminator(16, 4, 1)
+    net = features.supervised_cnn(D, 3, dropout=0.5)
+    assert any(isinstance(m, torch.nn.Dropout) for m in net)
+    assert not any(isinstance(m, torch.nn.Dropout) for m in features.supervised_cnn(D, 3))
+    with pytest.raises(ValueError, match="dropout"):
+        features.supervised_cnn(D, 3, dropout=1.0)
+
+
+def test_probe_label_settings_all_labels_and_per_class():
+    tr, va, te = blobs(60, sep=0.5, seed=0), blobs(30, sep=0.5, seed=1), blobs(100, sep=0.5, seed=2)
+    res = features.probe_label_settings(*tr, *va, *te, ks=[5, None], cs=[0.1, 1.0],
+                                        val_draws=2, test_draws=5, verbose=False)
+    assert list(res) == ["5 per class", "all"]
+    assert len(res["5 per class"].test_errors) == 5 and len(res["all"].test_errors) == 1
+    assert res["all"].test_spread == 0.0
+    # overlapping classes: 60 labels per class must beat 5 per class clearly (31% vs 17% here)
+    assert res["all"].test_mean < res["5 per class"].test_mean - 5
+    with pytest.raises(ValueError, match="ks"):
+        features.probe_label_settings(*tr, *va, *te, ks=[])
+
+
+def test_extract_features_matches_feature_probe_dims():
+    torch.manual_seed(0)
+    D = Discriminator(16, 8, 3)
+    sets = [images(6, 1, 16), images(4, 1, 16)]
+    fx, secs = features.extract_features(D, sets, batch_size=4, verbose=False)
+    assert [f.shape for f in fx] == [(6, 8 * 16 + 16 * 16), (4, 8 * 16 + 16 * 16)] and secs > 0
+    with pytest.raises(ValueError, match="no image sets"):
+        features.extract_features(D, [])
