@@ -365,7 +365,7 @@ print("feature extraction + probe time: " + ", ".join(
 # |---|---|---|
 # | data | SVHN (table 2), CIFAR-10 (table 1) | Fashion-MNIST, 32x32 grey (the `full` profile runs SVHN, and CIFAR-10 with `dataset="cifar10"`) |
 # | discriminator | trained on SVHN (table 2) / ImageNet-1k (table 1) | ours trained on Fashion-MNIST (chapter 02), and the authors' SVHN D as the out-of-domain model |
-# | feature vector | 7,168 (SVHN D), 28,672 (ImageNet D) | 7,168 for the authors' D; ours depends on chapter 02's width (printed above) |
+# | feature vector | 7,168 (SVHN D), 28,672 (ImageNet D) | 7,168 for the authors' D; ours depends on chapter 02's width (printed above). Chapter 03's `full` ImageNet-32 D (width 128, 512 maps at the top as the paper's) gives (128 + 256 + 512) x 16 = 14,336: the paper does not say how its 28,672 arise (twice this) |
 # | batch-norm statistics | whole training set | the first 10,000 pool images (`bn_images`); PyTorch averages unbiased batch variances, theirs biased (ratio 1.0001) |
 # | labelled pool | all non-validation training images | 20,000 of the 50,000 (`pool`) |
 # | `C` grid | 0.0001 ... 0.01 (7 values) | 0.0001 ... 0.03 (6 values, steps of about 3x), because raw pixels prefer a `C` at the top of the authors' range; `full` uses theirs |
