@@ -2,7 +2,7 @@
 """Throughput and memory of dcgan_lib on the machine it runs on (issue 7, "Benchmarks").
 
     python benchmarks/run.py [--quick] [--device cpu|cuda] [--variants] [--compile]
-                             [--threads N] [--clock wall|cpu] [--json PATH]
+                             [--loader] [--threads N] [--clock wall|cpu] [--json PATH]
 
 Prints, in order:
 
@@ -17,6 +17,11 @@ Prints, in order:
   matrix-multiply rate;
 * sampling (``metrics.generate``), discriminator feature extraction
   (``features.discriminator_features``) and de-duplication hashing (``dedup``) images/s;
+* data loading at LSUN scale (``--loader``, in the default run): ``--n-loader`` synthetic
+  256x192 JPEGs (LSUN's ~256-pixel short side) written into an LMDB database in LSUN's format
+  (``prepare.write_lsun_lmdb``) and, for comparison, into an image folder; the images/s of a
+  ``DataLoader`` over ``data.get_dataset("lsun" / "imagefolder", image_size=64)`` (decode,
+  resize, centre crop, scale to [-1, 1]; batch 128, shuffled) with 0, 1 and 2 workers;
 * the peak memory of each workload (CUDA: ``torch.cuda.max_memory_allocated``; CPU on Linux:
   the process's peak resident set, reset before each workload through
   ``/proc/self/clear_refs``, minus the resident set at its start; elsewhere the growth of
@@ -42,6 +47,7 @@ import contextlib
 import copy
 import ctypes
 import dataclasses
+import io
 import json
 import os
 import platform
@@ -51,8 +57,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -559,6 +567,99 @@ def bench_dedup(args) -> list[dict]:
     return rows
 
 
+# ============================================================================ data loading
+LOADER_SIZE = (256, 192)   # width, height of the synthetic photographs (LSUN: short side ~256)
+LOADER_WORKERS = (0, 1, 2)
+LOADER_BATCH = 128
+LOADER_IMAGE_SIZE = 64
+
+
+def synthetic_photos(n: int, fmt: str = "JPEG", size: tuple[int, int] = LOADER_SIZE,
+                     quality: int = 75, seed: int = 0):
+    """``n`` encoded images that compress and decode like photographs (a smooth random colour
+    field with fine noise; about 12 kB as 256x192 JPEG at quality 75, LSUN's bedrooms average
+    14 kB), yielded one at a time as bytes."""
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    w, h = size
+    for _ in range(n):
+        low = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+        img = np.asarray(Image.fromarray(low).resize((w, h), Image.BICUBIC), np.int16)
+        img = img + rng.integers(-12, 13, (h, w, 3), dtype=np.int16)
+        buf = io.BytesIO()
+        Image.fromarray(img.clip(0, 255).astype(np.uint8)).save(buf, fmt, quality=quality)
+        yield buf.getvalue()
+
+
+def _loader_pass(ds, workers: int, device: torch.device, seed: int) -> int:
+    """One shuffled pass of a DataLoader over ``ds`` (workers started inside: the trainer
+    makes a new loader every epoch); returns the number of images delivered."""
+    perm = torch.randperm(len(ds), generator=torch.Generator().manual_seed(seed)).tolist()
+    loader = torch.utils.data.DataLoader(ds, batch_size=LOADER_BATCH, sampler=perm,
+                                         num_workers=workers, pin_memory=device.type == "cuda",
+                                         persistent_workers=False)
+    n = 0
+    for x, _ in loader:
+        if device.type == "cuda":
+            x = x.to(device, non_blocking=True)
+        n += len(x)
+    sync(device)
+    if n != len(ds) or x.shape[1:] != (3, LOADER_IMAGE_SIZE, LOADER_IMAGE_SIZE):
+        raise RuntimeError(f"loader pass delivered {n} of {len(ds)} images, last batch "
+                           f"{tuple(x.shape)}")
+    return n
+
+
+def bench_loader(args, device: torch.device) -> list[dict]:
+    """Loader images/s over an LSUN-format LMDB database and over an image folder holding the
+    same JPEG files, for 0, 1 and 2 DataLoader workers; passes interleaved (rotating order)."""
+    from dcgan_lib import prepare
+    n, fmt = args.n_loader, args.loader_format
+    ext = {"JPEG": "jpg", "WEBP": "webp"}[fmt]
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="dcgan-loader-") as tmp:
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        folder = tmp / "folder" / "bedroom"
+        folder.mkdir(parents=True)
+        files = []
+        for i, b in enumerate(synthetic_photos(n, fmt)):
+            files.append(folder / f"{i:07d}.{ext}")
+            files[-1].write_bytes(b)
+        sources: dict[str, tuple] = {}
+        try:
+            import lmdb  # noqa: F401
+            db = tmp / "lsun" / "bedroom_train_lmdb"
+            prepare.write_lsun_lmdb(files, db)  # the same bytes, keys in file order
+            mib = sum(p.stat().st_size for p in db.iterdir()) / 2**20
+            sources["LSUN LMDB (data.LMDBImages)"] = (
+                data_mod.get_dataset("lsun", tmp / "lsun", LOADER_IMAGE_SIZE, 3), mib)
+        except ImportError:
+            print("\nskipped the LMDB loader rows: the lmdb package is not installed "
+                  "(pip install lmdb)")
+        mib = sum(p.stat().st_size for p in files) / 2**20
+        sources["image folder (torchvision ImageFolder)"] = (
+            data_mod.get_dataset("imagefolder", tmp / "folder", LOADER_IMAGE_SIZE, 3), mib)
+        prep_s = time.perf_counter() - t0
+        fns = {}
+        for name, (ds, _) in sources.items():
+            for w in LOADER_WORKERS:
+                fns[(name, w)] = lambda ds=ds, w=w: _loader_pass(ds, w, device, 0)
+        t = interleaved(fns, args.loader_repeats, 0, device, time.perf_counter)
+        for ds, _ in sources.values():
+            if hasattr(ds, "close"):
+                ds.close()  # the LMDB environment, before its files are deleted
+        for (name, w), secs in t.items():
+            base = t[(name, 0)]
+            rows.append({"loader": name, "workers": w, "images": n,
+                         "MiB on disk": sources[name][1], "img/s": n / median(secs),
+                         "vs 0 workers": paired_ratio(base, secs)})
+    rows.sort(key=lambda r: (list(sources).index(r["loader"]), r["workers"]))
+    if args.verbose:
+        print(f"loader: wrote {n} images in {prep_s:.1f} s")
+    return rows
+
+
 # ============================================================================ the study
 def candidate_options(args) -> dict[str, StepOptions]:
     """The candidates of the CPU study: each one change to the textbook step, then combos."""
@@ -577,7 +678,9 @@ def candidate_options(args) -> dict[str, StepOptions]:
     }
     if nthreads > 1:
         c["1 thread"] = StepOptions(threads=1)
-    lib = StepOptions(logits=True, freeze_d=True)  # what Trainer.train_step does on a CPU
+    # Trainer.train_step on a CPU is the next-but-one row ("+ channels_last"): channels-last
+    # became its CPU default after this study measured it; the row below is the step without
+    lib = StepOptions(logits=True, freeze_d=True)
     c["logits + freeze D (as the library)"] = lib
     c["logits + freeze D + channels_last"] = dataclasses.replace(lib, channels_last=True)
     c["logits + freeze D + fused Adam"] = dataclasses.replace(lib, adam="fused")
@@ -746,6 +849,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="leave out the training, sampling, features and de-duplication tables")
     p.add_argument("--profile", action="store_true",
                    help="also profile one Trainer.train_step (torch.profiler, grouped)")
+    p.add_argument("--loader", action="store_true",
+                   help="run the data-loading rows (LSUN LMDB vs image folder, 0/1/2 workers) "
+                        "even with --skip-main or --variants-only; they are in the default run")
+    p.add_argument("--skip-loader", action="store_true",
+                   help="leave out the data-loading rows")
+    p.add_argument("--n-loader", type=int, default=None,
+                   help="synthetic 256x192 images for the loader rows (default 2000, quick 256)")
+    p.add_argument("--loader-repeats", type=int, default=None,
+                   help="timed passes per loader row (default 2, quick 1)")
+    p.add_argument("--loader-format", default="JPEG", choices=["JPEG", "WEBP"],
+                   help="encoding of the loader images (default JPEG; LSUN's databases hold WebP)")
     p.add_argument("--compile", action="store_true",
                    help="include torch.compile in the study (compiles for minutes on a CPU)")
     p.add_argument("--variant-size", type=int, default=32, choices=[32, 64])
@@ -776,13 +890,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     q = a.quick
     defaults = dict(batch_size=16 if q else 128, width=16 if q else 64, repeats=3 if q else 5,
                     warmup=0 if q else 1, mm_size=512 if q else 2048,
-                    n_sample=128 if q else 1024, n_dedup=1024 if q else 8192)
+                    n_sample=128 if q else 1024, n_dedup=1024 if q else 8192,
+                    n_loader=256 if q else 2000, loader_repeats=1 if q else 2)
     for k, v in defaults.items():
         if getattr(a, k) is None:
             setattr(a, k, v)
     if a.n_images is None:
         a.n_images = 2 * a.batch_size
-    for k in ("batch_size", "width", "repeats", "mm_size", "n_sample", "n_dedup"):
+    for k in ("batch_size", "width", "repeats", "mm_size", "n_sample", "n_dedup", "n_loader",
+              "loader_repeats"):
         if getattr(a, k) < (2 if k == "batch_size" else 1):
             p.error(f"--{k.replace('_', '-')} must be positive (batch size at least 2)")
     if a.n_images < a.batch_size:
@@ -796,6 +912,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--clock cpu times CPU work only; use --clock wall with --device cuda")
     if a.variants_only:
         a.variants = a.skip_main = True
+    a.run_loader = (a.loader or not a.skip_main) and not a.skip_loader
     return a
 
 
@@ -840,6 +957,17 @@ def main(argv=None) -> dict:
         print_table("sampling, features, de-duplication", other,
                     f"peak MiB: extra memory of one pass over the images "
                     f"(de-duplication always on the CPU).")
+    if args.run_loader:
+        result["loader"] = bench_loader(args, device)
+        print_table(
+            f"data loading at LSUN scale ({args.n_loader} synthetic {LOADER_SIZE[0]}x"
+            f"{LOADER_SIZE[1]} {args.loader_format} images, to {LOADER_IMAGE_SIZE}x"
+            f"{LOADER_IMAGE_SIZE} colour, batch {LOADER_BATCH})", result["loader"],
+            "img/s: images delivered by a shuffled DataLoader pass (decode, resize, centre crop, "
+            "scale to [-1, 1]; workers started\ninside the pass, as every epoch of the trainer; "
+            "pin_memory on CUDA), wall clock, median of " + str(args.loader_repeats) +
+            " passes; vs 0 workers: median of\nper-pass time ratios. MiB on disk: data.mdb + "
+            "lock.mdb, or the image files.")
     if args.variants:
         rows, what = bench_variants(args, device)
         result["variants"] = rows

@@ -42,11 +42,16 @@ TRAIN_HELP = {
     "num_samples": "size of the fixed-noise sample grid",
     "device": "auto (cuda, then mps, then cpu), or a torch device name",
     "amp": "bf16 autocast on CUDA (--no-amp to turn off)",
-    "channels_last": "channels-last memory format on CUDA (--no-channels-last to turn off)",
+    "channels_last": "channels-last (NHWC) memory format on CUDA and CPU, a few %% faster "
+                     "(--no-channels-last to turn off)",
     "preload": "transform the dataset into memory once (--no-preload for large datasets)",
     "num_workers": "data loader worker processes (without --preload)",
     "progress": "tqdm progress bar with ETA (--no-progress to turn off)",
     "sync_bn": "SyncBatchNorm across processes under torchrun (CUDA only)",
+    "compile": "torch.compile the networks (inductor): compiles for a while first; on a CPU "
+               "no faster (README, Benchmarks)",
+    "threads": "CPU threads for PyTorch (torch.set_num_threads); default: PyTorch's own (one "
+               "per core). On a machine shared with other jobs 1 can be faster",
 }
 
 
@@ -63,7 +68,7 @@ def _train_parser(sub) -> argparse.ArgumentParser:
         if isinstance(default, bool):
             p.add_argument(flag, default=default, action=argparse.BooleanOptionalAction, help=help_)
             continue
-        typ = {"epochs": float, "steps": int, "limit": int, "channels": int}.get(
+        typ = {"epochs": float, "steps": int, "limit": int, "channels": int, "threads": int}.get(
             f.name, type(default) if default is not None else str)
         kw = {}
         if f.name == "variant":

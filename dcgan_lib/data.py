@@ -5,17 +5,22 @@ centre-cropped to ``image_size``, converted to ``channels`` (1 = grey, 3 = colou
 [-1, 1]. Nothing else: no augmentation, as in the paper. Items are ``(image, label)``; datasets
 without labels give label 0 (LSUN gives its category index).
 
-torchvision does all the reading; this module only chooses the loader, finds Debian's copy of
-Fashion-MNIST (``/usr/share/datasets/fashion-mnist``), and turns missing or unreadable data into
-errors that name the path and say how to get the data.
+torchvision does the reading, except for LSUN: this module chooses the loader, finds Debian's copy
+of Fashion-MNIST (``/usr/share/datasets/fashion-mnist``), and turns missing or unreadable data
+into errors that name the path and say how to get the data. LSUN's LMDB databases are read by
+:class:`LMDBImages` (the format torchvision's ``LSUN`` reads, but safe with any worker start
+method and with its key cache out of the working directory).
 """
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, TensorDataset
@@ -47,13 +52,27 @@ def default_data_root() -> Path:
     return Path(os.environ.get("DCGAN_DATA", Path.home() / ".cache" / "dcgan_lib" / "data"))
 
 
+class ConvertMode:
+    """Convert a PIL image to ``mode`` ("L" or "RGB") unless it is already (picklable, so
+    that ``DataLoader`` workers started with ``spawn`` or ``forkserver`` can receive it)."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def __call__(self, im: Image.Image) -> Image.Image:
+        return im.convert(self.mode) if im.mode != self.mode else im
+
+    def __repr__(self) -> str:
+        return f"ConvertMode({self.mode!r})"
+
+
 def image_transform(image_size: int, channels: int) -> transforms.Compose:
     """Resize the shorter side, centre-crop, convert to grey/RGB, scale to [-1, 1]."""
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
     mode = "L" if channels == 1 else "RGB"
     return transforms.Compose([
-        transforms.Lambda(lambda im: im.convert(mode) if im.mode != mode else im),
+        ConvertMode(mode),
         transforms.Resize(image_size),
         transforms.CenterCrop(image_size),
         transforms.ToTensor(),
@@ -116,6 +135,141 @@ def _pil_loader(path: str) -> Image.Image:
         img = Image.open(f)
         img.load()
     return img
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/dcgan_lib`` (default ``~/.cache/dcgan_lib``): caches, never data."""
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "dcgan_lib"
+
+
+_LMDB_ENVS: dict[str, tuple[int, int, object]] = {}  # path -> (pid, inode of data.mdb, env)
+
+
+def _lmdb_env(path: Path):
+    """This process's read-only environment of the LMDB database at ``path``, opened once and
+    shared by every dataset reading it (LMDB refuses a second open in one process). One
+    inherited through ``fork`` is closed and opened again (LMDB environments must not cross a
+    fork); a database rebuilt at the same path is opened anew."""
+    import lmdb
+    key = os.path.abspath(path)
+    pid, ino = os.getpid(), os.stat(os.path.join(key, "data.mdb")).st_ino
+    got = _LMDB_ENVS.get(key)
+    if got is not None:
+        if got[:2] == (pid, ino):
+            return got[2]
+        try:
+            got[2].close()
+        except lmdb.Error:
+            pass
+    env = lmdb.open(key, readonly=True, lock=False, readahead=False, meminit=False,
+                    max_readers=1)
+    _LMDB_ENVS[key] = (pid, ino, env)
+    return env
+
+
+class LMDBImages(Dataset):
+    """Encoded images (JPEG, WebP, PNG...) stored as the values of an LMDB database: LSUN's
+    format (one database per category and split, ``<root>/bedroom_train_lmdb/data.mdb``, keys
+    the image ids, values the image files' bytes), the one torchvision's ``LSUN`` reads.
+
+    Item ``i`` is ``(transform(image), target)`` for the ``i``-th key in LMDB's (sorted) key
+    order, the same order as torchvision's. Differences from torchvision's reader, which
+    matter at LSUN's scale (3M bedrooms):
+
+    * the database is opened lazily, once in each process that reads it (shared by the
+      datasets reading it there), and is not part of the pickled dataset: ``DataLoader``
+      workers open their own, whatever the start method (torchvision's reader keeps the parent's
+      environment, which LMDB forbids using across ``fork``, and cannot start workers with
+      ``spawn`` or ``forkserver``, Python 3.14's default, at all);
+    * the key list (minutes to list for 3M keys on a cold disk) is kept as one bytes buffer and
+      an offset array, which forked workers share without copying, and is cached when the
+      database holds at least ``cache_min_entries`` images, in ``key_cache_dir`` (default
+      ``~/.cache/dcgan_lib/lmdb-keys/``), under a name made of the database's absolute path,
+      entry count, size and modification time, so a moved, grown or rebuilt database is listed
+      again (torchvision writes ``_cache_<letters of the path>`` into the current directory,
+      which a rebuilt database at a path differing only in digits silently reuses).
+    """
+
+    def __init__(self, path: str | Path, transform=None, target: int = 0,
+                 key_cache_dir: str | Path | None = None, cache_min_entries: int = 50_000):
+        import lmdb  # noqa: F401  (ImportError here, not in a worker)
+        self.path = Path(path)
+        if not (self.path / "data.mdb").exists():
+            raise FileNotFoundError(f"no LMDB database at {self.path} (no data.mdb inside)")
+        self.transform, self.target = transform, target
+        env = _lmdb_env(self.path)
+        with env.begin(write=False) as txn:
+            self.length = txn.stat()["entries"]
+        cache = None
+        if self.length >= cache_min_entries:
+            st = (self.path / "data.mdb").stat()
+            ident = f"{self.path.resolve()}|{self.length}|{st.st_size}|{st.st_mtime_ns}"
+            name = f"{self.path.name}-{hashlib.sha1(ident.encode()).hexdigest()[:16]}.npz"
+            cache = Path(key_cache_dir or default_cache_dir() / "lmdb-keys") / name
+        self.key_cache = cache
+        if not self._load_keys(cache):
+            with env.begin(write=False) as txn:
+                keys = list(txn.cursor().iternext(keys=True, values=False))
+            self._buf = b"".join(keys)
+            self._offsets = np.zeros(len(keys) + 1, np.int64)
+            np.cumsum([len(k) for k in keys], out=self._offsets[1:])
+            if cache is not None:
+                self._save_keys(cache)
+        if len(self._offsets) - 1 != self.length:
+            raise RuntimeError(f"{self.path}: {len(self._offsets) - 1} keys listed for "
+                               f"{self.length} entries; delete {cache} and retry")
+
+    def _load_keys(self, cache: Path | None) -> bool:
+        if cache is None or not cache.exists():
+            return False
+        try:
+            with np.load(cache) as z:
+                self._buf, self._offsets = z["buf"].tobytes(), z["offsets"]
+            return True
+        except Exception:  # unreadable cache: list the keys again
+            return False
+
+    def _save_keys(self, cache: Path) -> None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f".{cache.name}.tmp{os.getpid()}.npz")
+            np.savez(tmp, buf=np.frombuffer(self._buf, np.uint8), offsets=self._offsets)
+            os.replace(tmp, cache)
+        except OSError:  # a read-only cache folder only costs the listing next time
+            pass
+
+    def close(self) -> None:
+        """Close this process's environment of the database (reopened on the next read)."""
+        got = _LMDB_ENVS.pop(os.path.abspath(self.path), None)
+        if got is not None:
+            got[2].close()
+
+    def key(self, index: int) -> bytes:
+        return self._buf[self._offsets[index]:self._offsets[index + 1]]
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int):
+        index = int(index)
+        if index < 0:
+            index += self.length
+        if not 0 <= index < self.length:
+            raise IndexError(f"index {index} out of range for {self.length} images")
+        key = self.key(index)
+        with _lmdb_env(self.path).begin(write=False) as txn:
+            value = txn.get(key)
+        if value is None:
+            raise KeyError(f"{self.path}: key {key!r} is gone (database changed after listing)")
+        try:
+            img = Image.open(io.BytesIO(value))
+            img.load()
+        except (UnidentifiedImageError, OSError) as err:
+            raise OSError(f"lsun: cannot read image {key.decode(errors='replace')} in "
+                          f"{self.path}: {err}") from err
+        if self.transform is not None:
+            img = self.transform(img)
+        return img, self.target
 
 
 class SyntheticShapes(Dataset):
@@ -189,7 +343,10 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
             if download:
                 raise ValueError("lsun: torchvision cannot download LSUN; " + HOW_TO_GET["lsun"])
             lsplit = "train" if train else "val"
-            return datasets.LSUN(str(root), classes=[f"{category}_{lsplit}"], transform=tf)
+            db = root / f"{category}_{lsplit}_lmdb"
+            if not (db / "data.mdb").exists():
+                raise _missing(name, db)
+            return LMDBImages(db, transform=tf)
         if name == "imagenet":  # min-resized centre crops made by dcgan_lib.prepare (section 4.3)
             from .prepare import prepared_dataset
             return prepared_dataset(root / "imagenet", image_size, split, channels)

@@ -25,14 +25,23 @@ what is missing or wrong, and :func:`celeba_manual_instructions` explains the ma
 
 **LSUN bedrooms** come only as LMDB databases from the LSUN project (torchvision cannot
 download them). :func:`check_lsun` and :func:`lsun_instructions` say where to get them.
+:func:`write_lsun_lmdb` writes images into a database of the same format (keys = image ids,
+values = the encoded image bytes), which ``data.get_dataset("lsun", ...)`` and
+:class:`dcgan_lib.data.LMDBImages` read and stream, e.g. to pack a folder of images into one
+file for a fast disk or a network file system::
+
+    python -m dcgan_lib.prepare lmdb /data/my_bedrooms ~/.cache/dcgan_lib/data/bedroom_train_lmdb
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
+import shutil
 import sys
+from collections.abc import Iterable
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -414,7 +423,8 @@ def celeba_manual_instructions(root: str | Path) -> str:
 # ---------------------------------------------------------------- LSUN
 def check_lsun(root: str | Path, category: str = "bedroom",
                splits: tuple[str, ...] = ("train", "val")) -> list[str]:
-    """Problems that stop ``torchvision.datasets.LSUN(root, [f"{category}_{split}"])``."""
+    """Problems that stop ``data.get_dataset("lsun", root, category=category)`` (and
+    ``torchvision.datasets.LSUN(root, [f"{category}_{split}"])``)."""
     root = Path(root)
     problems = []
     try:
@@ -436,7 +446,7 @@ def check_lsun(root: str | Path, category: str = "bedroom",
 def lsun_instructions(root: str | Path, category: str = "bedroom") -> str:
     """Where the LSUN LMDB files come from, and what is missing under ``root`` now."""
     problems = check_lsun(root, category)
-    state = "Everything torchvision needs is in place." if not problems else \
+    state = "Everything the LSUN reader needs is in place." if not problems else \
         "Missing now:\n" + "\n".join(f"  - {p}" for p in problems)
     return (
         f"LSUN {category}s (torchvision cannot download LSUN):\n"
@@ -445,10 +455,125 @@ def lsun_instructions(root: str | Path, category: str = "bedroom") -> str:
         "(bedrooms: about 43 GB,\n"
         f"     3,033,042 images) and {category}_val_lmdb.zip (300 images).\n"
         f"  2. Unzip both in {root}/ so that {root}/{category}_train_lmdb/data.mdb exists.\n"
-        "  3. pip install lmdb. torchvision's LSUN reader writes a key cache named\n"
-        "     '_cache_<letters of the path>' into the current directory on first use (minutes for\n"
-        "     3M keys); delete it if you move the database.\n"
+        "  3. pip install lmdb. The first use lists the database's keys (minutes for 3M keys)\n"
+        "     and caches them in ~/.cache/dcgan_lib/lmdb-keys/ (renewed when the database\n"
+        "     changes). A folder of your own images: python -m dcgan_lib.prepare lmdb <folder>\n"
+        f"     {root}/{category}_train_lmdb\n"
         f"{state}")
+
+
+def _encoded(item, fmt: str, quality: int) -> bytes:
+    """The stored bytes of one image: a file's bytes or ``bytes`` as they are (checked to be
+    an image PIL can open), a PIL image or a uint8 array (H x W or H x W x C) encoded."""
+    if isinstance(item, (str, os.PathLike)):
+        item = Path(item).read_bytes()
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        data = bytes(item)
+        try:
+            Image.open(io.BytesIO(data)).verify()
+        except Exception as err:
+            raise OSError(f"not an image PIL can read ({type(err).__name__}: {err})") from None
+        return data
+    if isinstance(item, np.ndarray):
+        item = Image.fromarray(np.ascontiguousarray(item, dtype=np.uint8))
+    if not isinstance(item, Image.Image):
+        raise TypeError(f"cannot store a {type(item).__name__} as an image")
+    if fmt.upper() in ("JPEG", "JPG") and item.mode not in ("RGB", "L"):
+        item = item.convert("RGB")
+    buf = io.BytesIO()
+    item.save(buf, format=fmt, quality=quality)
+    return buf.getvalue()
+
+
+def write_lsun_lmdb(images: Iterable, path: str | Path, keys: Iterable[bytes | str] | None = None,
+                    fmt: str = "JPEG", quality: int = 90, overwrite: bool = False,
+                    commit_every: int = 1000) -> int:
+    """Write ``images`` into a new LMDB database at ``path`` in LSUN's format; returns the
+    number of images written.
+
+    The format is the one the LSUN project ships and torchvision's ``LSUN`` and
+    :class:`dcgan_lib.data.LMDBImages` read: a folder ``path`` holding ``data.mdb`` and
+    ``lock.mdb``, one entry per image, key = the image's id (bytes), value = the encoded image
+    file. Name the folder ``<root>/<category>_<split>_lmdb`` (e.g. ``bedroom_train_lmdb``) for
+    ``data.get_dataset("lsun", root, category=...)`` to find it.
+
+    ``images``: paths of image files or ``bytes`` (stored unchanged: JPEG, WebP, PNG, ...), PIL
+    images or uint8 arrays (encoded as ``fmt`` with ``quality``), streamed (any iterable).
+    ``keys``: one per image; by default the zero-padded position (``0000000000``, ...), so
+    that LMDB's sorted key order, the datasets' index order, is the order given. The database
+    is written under ``<path>.partial`` and renamed when complete (removed on an error), so an
+    interrupted run never leaves a database that looks whole; ``overwrite`` replaces an
+    existing ``path``.
+    """
+    import lmdb
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+    tmp = path.with_name(path.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    key_iter = iter(keys) if keys is not None else None
+    env = lmdb.open(str(tmp), map_size=64 * 2**20, subdir=True, lock=True, sync=False)
+    n = 0
+
+    def commit(chunk: list[tuple[bytes, bytes]]) -> None:
+        while True:
+            try:
+                with env.begin(write=True) as txn:
+                    for k, v in chunk:
+                        if not txn.put(k, v, overwrite=False):
+                            raise ValueError(f"key {k!r} is given twice")
+                return
+            except lmdb.MapFullError:  # grow the map and write the chunk again
+                env.set_mapsize(2 * env.info()["map_size"])
+
+    try:
+        chunk: list[tuple[bytes, bytes]] = []
+        for i, item in enumerate(images):
+            if key_iter is None:
+                key = f"{i:010d}".encode()
+            else:
+                try:
+                    key = next(key_iter)
+                except StopIteration:
+                    raise ValueError(f"fewer keys than images ({i})") from None
+                key = key.encode() if isinstance(key, str) else bytes(key)
+            try:
+                value = _encoded(item, fmt, quality)
+            except OSError as err:
+                raise OSError(f"write_lsun_lmdb: image {i} "
+                              f"({item if isinstance(item, (str, os.PathLike)) else key!r}): "
+                              f"{err}") from None
+            chunk.append((key, value))
+            n += 1
+            if len(chunk) >= commit_every:
+                commit(chunk)
+                chunk = []
+        if chunk:
+            commit(chunk)
+        env.sync(True)
+    except BaseException:
+        env.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    env.close()
+    if n == 0:
+        shutil.rmtree(tmp)
+        raise ValueError("write_lsun_lmdb: no images given")
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return n
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """Image files under ``folder`` (recursively, torchvision's image extensions), sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no folder {folder}")
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower()
+                  in IMG_EXTENSIONS)
 
 
 # ---------------------------------------------------------------- command line
@@ -470,7 +595,18 @@ def main(argv: list[str] | None = None) -> int:
     ls = sub.add_parser("check-lsun", help="check the LSUN LMDB layout")
     ls.add_argument("root")
     ls.add_argument("--category", default="bedroom")
+    lm = sub.add_parser("lmdb", help="pack a folder of images into an LMDB database in LSUN's "
+                                     "format (files stored unchanged, keys = relative paths)")
+    lm.add_argument("src", help="folder of images (searched recursively)")
+    lm.add_argument("out", help="database folder, e.g. <data root>/bedroom_train_lmdb")
+    lm.add_argument("--overwrite", action="store_true", help="replace an existing database")
     args = ap.parse_args(argv)
+    if args.cmd == "lmdb":
+        files = image_files(args.src)
+        keys = (p.relative_to(args.src).as_posix() for p in files)
+        n = write_lsun_lmdb(files, args.out, keys=keys, overwrite=args.overwrite)
+        print(f"wrote {n} images from {args.src} to {args.out}")
+        return 0
     if args.cmd == "imagenet":
         for r in prepare_folder(args.src, args.out, tuple(args.sizes), tuple(args.splits),
                                 args.chunk, args.workers, shuffle=not args.sorted):

@@ -13,7 +13,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--quick", "--device", "cpu", "--batch-size", "4", "--width", "4", "--repeats", "1",
-        "--warmup", "0", "--mm-size", "64", "--n-sample", "8", "--n-dedup", "32"]
+        "--warmup", "0", "--mm-size", "64", "--n-sample", "8", "--n-dedup", "32",
+        "--n-loader", "40"]
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,29 @@ def test_quick_mode_prints_every_row(quick):
                                                          "64x64 colour"))
     assert g < c < big  # colour adds to the first/last layer; 64x64 adds a layer and 4x area
     assert all(r["img/s"] > 0 for r in res["other"])
+
+
+def test_loader_rows(quick):
+    """LSUN-format LMDB and image folder, 0/1/2 workers, every image delivered (checked inside
+    each pass)."""
+    res, out = quick
+    assert "## data loading at LSUN scale (40 synthetic 256x192 JPEG images" in out
+    rows = {(r["loader"], r["workers"]): r for r in res["loader"]}
+    sources = ["image folder (torchvision ImageFolder)"]
+    if importlib.util.find_spec("lmdb") is not None:
+        sources.insert(0, "LSUN LMDB (data.LMDBImages)")
+    assert list(rows) == [(s, w) for s in sources for w in (0, 1, 2)]
+    for (s, w), r in rows.items():
+        assert r["images"] == 40 and r["img/s"] > 0 and r["MiB on disk"] > 0
+        assert r["vs 0 workers"] == 1.0 if w == 0 else r["vs 0 workers"] > 0
+
+
+def test_synthetic_photos_look_like_photographs(bench):
+    from PIL import Image
+    jpegs = list(bench.synthetic_photos(3))
+    assert len(set(jpegs)) == 3
+    assert all(4_000 < len(b) < 40_000 for b in jpegs)  # LSUN: about 14 kB an image
+    assert Image.open(io.BytesIO(jpegs[0])).size == (256, 192)
 
 
 def test_study_rows_and_same_numbers(quick):

@@ -11,7 +11,8 @@ def test_help_explains_every_option(capsys):
         cli.main(["train", "--help"])
     out = capsys.readouterr().out
     for flag in ("--dataset", "--data-root", "--image-size", "--epochs", "--steps",
-                 "--batch-size", "--variant", "--out", "--seed", "--resume", "--schedule"):
+                 "--batch-size", "--variant", "--out", "--seed", "--resume", "--schedule",
+                 "--threads", "--no-channels-last"):
         assert flag in out
     assert "paper: the authors' code" in out
 
@@ -51,3 +52,18 @@ def test_console_script_entry_point():
     r = subprocess.run([sys.executable, "-m", "dcgan_lib.cli", "sample", "--help"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "--checkpoint" in r.stdout
+
+
+def test_threads_option_reaches_the_trainer(tmp_path):
+    import json
+
+    import torch
+    old = torch.get_num_threads()
+    try:
+        assert cli.main(["train", "--dataset", "synthetic", "--image-size", "16", "--ngf", "4",
+                         "--ndf", "4", "--nz", "8", "--batch-size", "16", "--steps", "1",
+                         "--out", str(tmp_path / "r"), "--no-progress", "--threads", "1"]) == 0
+        assert torch.get_num_threads() == 1
+        assert json.loads((tmp_path / "r" / "config.json").read_text())["threads"] == 1
+    finally:
+        torch.set_num_threads(old)

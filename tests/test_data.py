@@ -1,3 +1,5 @@
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -119,3 +121,106 @@ def test_preload_generic_dataset(tmp_path):
     assert t.tensors[0].shape == (5, 1, 16, 16)
     assert torch.equal(data.to_uint8(t.tensors[0][:, :, 0, 0]).flatten().sort().values,
                        torch.tensor([0, 50, 100, 150, 200], dtype=torch.uint8))
+
+
+# ---------------------------------------------------------------- LSUN (LMDB)
+lmdb = pytest.importorskip("lmdb")
+
+
+def _random_jpegs(n=20, size=(80, 60), seed=0):
+    """``n`` random colour images, as JPEG files' bytes."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        buf = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)).save(
+            buf, "JPEG", quality=90)
+        out.append(buf.getvalue())
+    return out
+
+
+JPEGS = _random_jpegs()
+
+
+@pytest.fixture
+def lsun_root(tmp_path, monkeypatch):
+    """A tiny LSUN root: bedroom_train_lmdb with 20 random 80x60 JPEGs, as the LSUN project
+    ships them (keys = ids, values = JPEG bytes); nothing is written outside tmp_path."""
+    from dcgan_lib import prepare
+    monkeypatch.chdir(tmp_path)  # torchvision's reader would drop its key cache here
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "lsun"
+    # LSUN's keys are 40 hex digits; given in reverse here, so index i is JPEGS[19 - i]
+    keys = [f"{19 - i:040x}".encode() for i in range(20)]
+    assert prepare.write_lsun_lmdb(JPEGS, root / "bedroom_train_lmdb", keys=keys,
+                                   commit_every=7) == 20
+    return root
+
+
+def test_lsun_lmdb_loads_resized_in_range(lsun_root, tmp_path):
+    ds = data.get_dataset("lsun", lsun_root, 64)
+    assert len(ds) == 20
+    x, y = ds[0]
+    assert x.shape == (3, 64, 64) and y == 0
+    assert -1 <= x.min() < 0 < x.max() <= 1
+    grey = data.get_dataset("lsun", lsun_root, 32, channels=1)
+    assert grey[19][0].shape == (1, 32, 32)
+    assert ds[-1][0].shape == (3, 64, 64)
+    with pytest.raises(IndexError):
+        ds[20]
+    # the JPEGs stored unchanged, in sorted key order (the order torchvision's LSUN reader uses)
+    tf = data.image_transform(64, 3)
+    for i in (0, 7, 19):
+        assert ds.key(i) == f"{i:040x}".encode()
+        assert torch.equal(ds[i][0], tf(Image.open(io.BytesIO(JPEGS[19 - i]))))
+    # no key cache for a small database, nothing in the working directory
+    assert ds.key_cache is None
+    assert not (tmp_path / "cache").exists() and not list(tmp_path.glob("_cache_*"))
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_lsun_lmdb_dataloader_workers_see_every_image(lsun_root, method):
+    ds = data.get_dataset("lsun", lsun_root, 32)
+    expected = torch.stack([ds[i][0] for i in range(len(ds))])  # the parent has it open too
+    loader = torch.utils.data.DataLoader(ds, batch_size=6, num_workers=2,
+                                         multiprocessing_context=method)
+    xs = torch.cat([x for x, _ in loader])
+    assert xs.shape == (20, 3, 32, 32) and torch.equal(xs, expected)
+    again = data.get_dataset("lsun", lsun_root, 32)  # a second dataset of the same database
+    assert torch.equal(again[5][0], expected[5])
+    again.close()
+    assert torch.equal(ds[6][0], expected[6])  # reopened
+
+
+def test_lsun_key_cache_is_named_by_database_and_renewed(lsun_root, tmp_path):
+    from dcgan_lib import prepare
+    db = lsun_root / "bedroom_train_lmdb"
+    a = data.LMDBImages(db, cache_min_entries=1)
+    assert a.key_cache.parent == tmp_path / "cache" / "dcgan_lib" / "lmdb-keys"
+    assert a.key_cache.exists() and a.key(0) == b"0" * 40 and len(a) == 20
+    b = data.LMDBImages(db, cache_min_entries=1)
+    assert b.key_cache == a.key_cache and b._buf == a._buf
+    # rebuilt with other keys at the same path: another cache file, the new keys
+    prepare.write_lsun_lmdb(_random_jpegs(5, seed=1), db, keys=[b"a", b"bb", b"c", b"d", b"e"],
+                            overwrite=True)
+    c = data.LMDBImages(db, cache_min_entries=1)
+    assert c.key_cache != a.key_cache and len(c) == 5 and c.key(1) == b"bb"
+    assert c[1][0].size == (80, 60)  # no transform: the PIL image
+
+
+def test_lsun_missing_and_unreadable(tmp_path, lsun_root):
+    from dcgan_lib import prepare
+    with pytest.raises(FileNotFoundError, match="download.py"):
+        data.get_dataset("lsun", tmp_path / "nothing")
+    with pytest.raises(FileNotFoundError, match="bedroom_val_lmdb"):
+        data.get_dataset("lsun", lsun_root, split="val")
+    env = lmdb.open(str(tmp_path / "bad"), map_size=2**20)
+    with env.begin(write=True) as txn:
+        txn.put(b"broken-id", b"not a jpeg")
+    env.close()
+    ds = data.LMDBImages(tmp_path / "bad")
+    with pytest.raises(OSError, match="broken-id"):
+        ds[0]
+    with pytest.raises(OSError, match="image 1"):
+        prepare.write_lsun_lmdb([JPEGS[0], b"not an image"], tmp_path / "x")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "x.partial").exists()

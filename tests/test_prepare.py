@@ -252,3 +252,38 @@ def test_check_prepared(fake_imagenet, tmp_path):
     prepare.prepare_split(fake_imagenet, out, "train", sizes=(8,), progress=False)
     assert prepare.check_prepared(out, 8) == [f"no finished 8x8 'val' split in {out}/8px/val"]
     assert "dcgan_lib.prepare imagenet" in prepare.imagenet_instructions(out, 8)
+
+
+def test_write_lsun_lmdb_and_folder_to_lmdb(fake_imagenet, tmp_path, monkeypatch):
+    """Images of every kind go in; a folder packs into a database the LSUN loader reads, its
+    files stored byte for byte under their relative paths."""
+    pytest.importorskip("lmdb")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "lsun"
+    arr = np.zeros((6, 8, 3), np.uint8)
+    pil = Image.new("RGBA", (9, 5), (1, 2, 3, 4))  # JPEG has no alpha: stored as RGB
+    n = prepare.write_lsun_lmdb([arr, pil, np.zeros((4, 4), np.uint8)],
+                                root / "bedroom_val_lmdb", fmt="PNG")
+    assert n == 3
+    ds = data.LMDBImages(root / "bedroom_val_lmdb")
+    assert [ds.key(i) for i in range(3)] == [b"0000000000", b"0000000001", b"0000000002"]
+    assert [ds[i][0].size for i in range(3)] == [(8, 6), (9, 5), (4, 4)]
+    with pytest.raises(FileExistsError, match="overwrite"):
+        prepare.write_lsun_lmdb([arr], root / "bedroom_val_lmdb")
+    with pytest.raises(ValueError, match="no images"):
+        prepare.write_lsun_lmdb([], tmp_path / "empty")
+    with pytest.raises(ValueError, match="twice"):
+        prepare.write_lsun_lmdb([arr, arr], tmp_path / "dup", keys=["k", "k"])
+
+    src = fake_imagenet / "train"
+    assert prepare.main(["lmdb", str(src), str(root / "bedroom_train_lmdb")]) == 0
+    files = prepare.image_files(src)
+    ds = data.get_dataset("lsun", root, 8, category="bedroom")
+    assert len(ds) == len(files)
+    keys = sorted(p.relative_to(src).as_posix().encode() for p in files)
+    assert [ds.key(i) for i in range(len(ds))] == keys
+    env = data._lmdb_env(root / "bedroom_train_lmdb")
+    with env.begin() as txn:
+        assert txn.get(b"n01/a.JPEG") == (src / "n01" / "a.JPEG").read_bytes()
+    assert ds[0][0].shape == (3, 8, 8)
+    assert data.get_dataset("lsun", root, 8, split="val")[1][0].shape == (3, 8, 8)

@@ -149,3 +149,66 @@ def test_evaluator_picks_best_checkpoint(tmp_path, ds):
     assert [e["fd"] for e in epochs] == [5.0, 3.0, 4.0]
     best = load_checkpoint(tmp_path / "run" / "best.pt")
     assert best["step"] == 8 and tr.best_fd == 3.0
+
+
+def test_threads_option_sets_torch_threads(tmp_path, ds):
+    old = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        tr = Trainer(tiny(tmp_path, "a", threads=1), ds)
+        assert torch.get_num_threads() == 1
+        tr.fit()
+        saved = json.loads((tmp_path / "a" / "config.json").read_text())
+        assert saved["threads"] == 1
+        torch.set_num_threads(2)
+        Trainer(tiny(tmp_path, "b"), ds)  # None: PyTorch's setting is left alone
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(old)
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        Trainer(tiny(tmp_path, "c", threads=0), ds)
+
+
+def test_checkpoint_without_threads_field_still_loads(tmp_path, ds):
+    """Checkpoints written before the ``threads`` field existed load and resume."""
+    train(tiny(tmp_path, steps=2), ds)
+    path = list_checkpoints(tmp_path / "run")[-1]
+    ck = torch.load(path, weights_only=False)
+    del ck["config"]["threads"]
+    torch.save(ck, path)
+    G = load_generator(path)
+    assert G(G.sample_z(2)).shape == (2, 1, 16, 16)
+    tr = Trainer(tiny(tmp_path, steps=4), ds, resume=True)
+    assert tr.step == 2 and tr.cfg.threads is None
+
+
+def test_channels_last_on_cpu(tmp_path):
+    colour = data.get_dataset("synthetic", image_size=16, channels=3, synthetic_size=32)
+    tr = Trainer(tiny(tmp_path, "a", channels=3, device="cpu"), colour)
+    conv = next(m for m in tr.D.modules() if isinstance(m, torch.nn.Conv2d))
+    assert tr.mem_format == torch.channels_last
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.weight.is_contiguous()
+    tr.train_step(tr.dataset.tensors[0][:16])
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)  # Adam kept it
+    off = Trainer(tiny(tmp_path, "b", channels=3, device="cpu", channels_last=False), colour)
+    assert off.mem_format == torch.contiguous_format
+
+
+def test_compile_option_trains_like_eager_and_saves_plain_weights(tmp_path, ds):
+    """``compile=True`` wraps the step's networks in torch.compile; the maths stays the same
+    (up to rounding) and checkpoints hold the plain modules' keys."""
+    pytest.importorskip("torch._inductor")
+    import shutil
+    if not (shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")):
+        pytest.skip("torch.compile on a CPU needs a C++ compiler; none found")
+    eager = train(tiny(tmp_path, "eager", steps=3, compile=False), ds)
+    compiled = train(tiny(tmp_path, "compiled", steps=3, compile=True), ds)
+    assert compiled.G_step is not compiled.G and compiled.G_step._orig_mod is compiled.G
+    we, wc = weights(eager), weights(compiled)
+    assert we.keys() == wc.keys()
+    for k in we:
+        if we[k].is_floating_point():
+            assert torch.allclose(we[k], wc[k], rtol=1e-3, atol=1e-4), k
+    G = load_generator(list_checkpoints(tmp_path / "compiled")[-1])
+    assert G(G.sample_z(2)).shape == (2, 1, 16, 16)
