@@ -300,40 +300,31 @@ run.table([
 ], "paper_tables");
 
 # %% [markdown]
-# Validation error for each `C` (the curve `C` was picked from), per feature set:
+# How each hyperparameter was chosen on the validation split: left, the validation error for
+# each `C` (mean and 1.96 std over the validation draws) per feature set; right, the
+# supervised CNN's random search, one point per trial against its learning rate.
 
 # %%
 import matplotlib.pyplot as plt
 
-fig, ax = plt.subplots(figsize=(6, 3.6))
+cnn = results["supervised CNN", main]
+fig, (ax_c, ax_t) = plt.subplots(1, 2, figsize=(11, 3.8))
 for (name, lab), r in results.items():
     if r.param == "C" and lab == main:
-        ax.errorbar(r.grid, r.val_mean, yerr=r.val_spread, marker="o", ms=3, capsize=2,
-                    label=name)
-ax.set_xscale("log")
-ax.set_xlabel("C (LinearSVC)")
-ax.set_ylabel("validation error %")
-ax.grid(alpha=0.3)
-ax.legend(fontsize=8)
-run.figure(fig, "validation_error_vs_C", title=f"Choosing C on the validation split ({main})");
-
-# %% [markdown]
-# And the supervised CNN's random search, one point per trial, against its learning rate:
-
-# %%
-cnn = results["supervised CNN", main]
-fig, ax = plt.subplots(figsize=(6, 3.6))
-sc = ax.scatter([t["lr"] for t in cnn.settings], cnn.val_mean,
-                c=[t["epochs"] for t in cnn.settings], cmap="viridis", s=25)
-ax.scatter([cnn.settings[int(cnn.best)]["lr"]], [cnn.val_best], s=120, facecolors="none",
-           edgecolors="red", label=f"chosen: {cnn.chosen}")
-fig.colorbar(sc, ax=ax, label="epochs")
-ax.set_xscale("log")
-ax.set_xlabel("learning rate (Adam)")
-ax.set_ylabel("validation error %")
-ax.grid(alpha=0.3)
-ax.legend(fontsize=7)
-run.figure(fig, "cnn_random_search", title=f"Supervised CNN: {len(cnn.settings)} random trials");
+        ax_c.errorbar(r.grid, r.val_mean, yerr=r.val_spread, marker="o", ms=3, capsize=2,
+                      label=name)
+sc = ax_t.scatter([t["lr"] for t in cnn.settings], cnn.val_mean,
+                  c=[t["epochs"] for t in cnn.settings], cmap="viridis", s=25)
+ax_t.scatter([cnn.settings[int(cnn.best)]["lr"]], [cnn.val_best], s=120, facecolors="none",
+             edgecolors="red", label=f"chosen: {cnn.chosen}")
+fig.colorbar(sc, ax=ax_t, label="epochs")
+for ax, xlabel, title in ((ax_c, "C (LinearSVC)", f"L2-SVM probes ({main})"),
+                          (ax_t, "learning rate (Adam)",
+                           f"supervised CNN: {len(cnn.settings)} random trials")):
+    ax.set(xscale="log", xlabel=xlabel, ylabel="validation error %", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+run.figure(fig, "validation_choices");
 
 # %% [markdown]
 # ## Does the discriminator learn useful features?
