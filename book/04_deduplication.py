@@ -82,7 +82,6 @@ S
 # %%
 import itertools
 import operator
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -172,22 +171,10 @@ fig = dedup.show_groups(planted.images, families, per_group=len(dedup.KINDS) + 1
 run.figure(fig, "planted_examples", "Planted near-duplicates: original and its six copies");
 
 # %%
-keyers = {"exact bytes (SHA-1)": dedup.exact_keys, "pHash (imagehash)": dedup.phash_keys,
-          **{name: m.keys for name, m in models.items()}}
-rows = []
-for name, key_fn in keyers.items():
-    t0 = time.perf_counter()
-    keys = key_fn(planted.images)
-    key_rate = len(planted.images) / (time.perf_counter() - t0)
-    for t in ([0] if name.startswith("exact") else S["t_values"]):
-        index = dedup.HashIndex(t)
-        index.add(keys)
-        r = dedup.evaluate_groups(index.labels(), planted)
-        rows.append(dict(method=name, t=t, precision=r["precision"], recall=r["recall"],
-                         pair_fpr=r["pair_fpr"], false_share=r["false_share"],
-                         true_pairs=r["true_pairs"], false_pairs=r["false_pairs"],
-                         keys_per_s=key_rate, checks=index.comparisons,
-                         **{k: v for k, v in r.items() if k.startswith("recall_")}))
+methods = {"exact bytes (SHA-1)": (dedup.exact_keys, [0]),   # digests: exact collisions only
+           "pHash (imagehash)": (dedup.phash_keys, S["t_values"]),
+           **{name: (m.keys, S["t_values"]) for name, m in models.items()}}
+rows = dedup.sweep(planted, methods)
 run.table([{k: v for k, v in r.items() if not k.startswith("recall_")} for r in rows],
           "planted_pairs")
 run.table([{"method": r["method"], "t": r["t"],
@@ -196,7 +183,7 @@ run.table([{"method": r["method"], "t": r["t"],
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for name in keyers:
+for name in methods:
     pts = [r for r in rows if r["method"] == name]
     for ax, key in zip(axes, ("false_share", "pair_fpr")):
         ax.plot([r[key] for r in pts], [r["recall"] for r in pts], "o-", label=name, alpha=0.8)
@@ -230,7 +217,7 @@ for label, key in (("pair FPR <= 1%", "pair_fpr"), ("false share <= 1%", "false_
     ok = [f"{r['method']} t={r['t']}" for r in rows if r["recall"] >= 0.9 and r[key] <= 0.01]
     print(f"recall >= 0.9 and {label}: " + (", ".join(ok) if ok else "no setting"))
 best = []
-for name in keyers:
+for name in methods:
     for label, key in (("pair FPR <= 1%", "pair_fpr"), ("false share <= 1%", "false_share")):
         pts = [r for r in rows if r["method"] == name and r[key] <= 0.01 and r["true_pairs"]]
         b = max(pts, key=operator.itemgetter("recall")) if pts else None

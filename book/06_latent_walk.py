@@ -60,9 +60,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dcgan_lib import book, data, features, latent, metrics, reference, viz
-from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.train import load_models
+from dcgan_lib import book, chapter_models, data, features, latent, metrics, viz
+from dcgan_lib.models import Generator
 
 run = book.setup("06_latent_walk", profile, seed, data_root, results_dir)
 S = run.pick(
@@ -81,33 +80,29 @@ t_start = time.perf_counter()
 # one feature space (the Fashion-MNIST classifier here).
 
 # %%
+models = chapter_models.load_chapter_models(
+    run, ("svhn", "ours"), full_roles=("svhn", "ours"), svhn_weights=svhn_weights,
+    ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
+(G_main, D_main), (G_ours, _) = models["svhn"], models["ours"]
 if run.profile == "smoke":
-    G_main = Generator(32, 100, 8, 3).eval()
-    G_main.z_dist = "normal"
-    D_main = Discriminator(32, 8, 3)
-    G_ours = Generator(32, 100, 8, 1).eval()
     memory = data.preload(data.get_dataset("synthetic", None, 32, 1, synthetic_size=S["memorise"],
                                            seed=seed)).tensors[0]
     net = metrics.SmallClassifier(1).eval()          # untrained: a stand-in feature space
     net_acc = float("nan")
     names = ("tiny random G (3 channels)", "tiny random G (1 channel)")
 elif run.profile == "cpu":
-    G_main, D_main = reference.load_svhn_dcgan(svhn_weights or None)
-    G_ours, _, _ = load_models(ours_checkpoint or book.REPO / "results/cpu/02_training/run/best.pt")
     memory = data.preload(data.get_dataset("fashion-mnist", run.data_root, 32),
                           S["memorise"]).tensors[0]
     net, net_acc = metrics.feature_classifier("fashion-mnist", run.data_root, 32)
     names = ("authors' SVHN G", "our Fashion-MNIST G")
 else:
-    G_main, D_main, _ = load_models(full_checkpoint or "runs/lsun-bedroom-64/best.pt")
-    G_ours = G_main
     memory = data.preload(data.get_dataset("lsun", run.data_root, G_main.image_size, split="val"),
                           S["memorise"]).tensors[0]
     net, net_acc = None, float("nan")
     names = ("LSUN bedroom G", "LSUN bedroom G")
 
-G_untrained = Generator(G_ours.image_size, G_ours.nz, G_ours.ngf, G_ours.nc, G_ours.variant).eval()
-G_untrained.z_dist = G_ours.z_dist
+G_untrained = Generator(G_ours.image_size, G_ours.nz, G_ours.ngf, G_ours.nc, G_ours.variant,
+                        z_dist=G_ours.z_dist).eval()
 G_memo = latent.MemorisingGenerator(memory, nz=G_ours.nz, z_dist=G_ours.z_dist, seed=seed)
 # the discriminator's features need batch-norm statistics: re-estimated on the generator's samples
 main_samples = latent.decode(G_main, latent.seeded_z(G_main, S["bn_samples"], seed + 1),

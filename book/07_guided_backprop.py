@@ -61,9 +61,8 @@ import time
 import numpy as np
 import torch
 
-from dcgan_lib import book, data, features, guided, latent, reference, surgery, viz
-from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.train import load_models
+from dcgan_lib import book, chapter_models, data, features, guided, latent, surgery, viz
+from dcgan_lib.models import Discriminator
 
 run = book.setup("07_guided_backprop", profile, seed, data_root, results_dir)
 S = run.pick(
@@ -101,12 +100,12 @@ for label, kw in (("plain", None), ("guided, positive", "positive"), ("guided, s
 
 # %%
 box_file = surgery.load_boxes(boxes or book.REPO / "book/data/svhn_boxes.json")
+models = chapter_models.load_chapter_models(
+    run, ("svhn", "ours"), full_roles=("svhn",), svhn_weights=svhn_weights,
+    ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
 studies = {}
 if run.profile == "smoke":
-    torch.manual_seed(seed)
-    G_s = Generator(32, 100, 8, 3)
-    G_s.z_dist = "normal"
-    D_s = Discriminator(32, 8, 3)
+    (G_s, D_s), (_, D_f) = models["svhn"], models["ours"]
     bf = surgery.BoxFile("smoke", seed, 64, 32, samples={
         i: [surgery.Box(8, 4, 24, 28)] if i % 2 else [] for i in range(64)})
     _, x_s, _ = surgery.box_samples(G_s, bf)
@@ -115,23 +114,22 @@ if run.profile == "smoke":
                            bn=bn_s, name="tiny random D (3 channels)")
     x_f = data.preload(data.get_dataset("synthetic", None, 32, 1, synthetic_size=S["n_images"],
                                         seed=seed)).tensors[0]
-    studies["fashion"] = dict(D=Discriminator(32, 8, 1), images=x_f, masks=x_f[:, 0] > -0.8,
+    studies["fashion"] = dict(D=D_f, images=x_f, masks=x_f[:, 0] > -0.8,
                               bn=x_f, name="tiny random D (1 channel)")
 elif run.profile == "cpu":
-    G_s, D_s = reference.load_svhn_dcgan(svhn_weights or None)
+    (G_s, D_s), (_, D_f) = models["svhn"], models["ours"]
     bf = box_file
     _, x_s, _ = surgery.box_samples(G_s, bf)      # the samples the boxes were drawn on
     bn_s = latent.decode(G_s, latent.seeded_z(G_s, S["bn_images"], seed + 1), batch_size=128)
     studies["svhn"] = dict(D=D_s, images=x_s[bf.boxed], masks=surgery.pixel_masks(bf, bf.boxed),
                            bn=bn_s, name="authors' SVHN D")
-    _, D_f, _ = load_models(ours_checkpoint or book.REPO / "results/cpu/02_training/run/best.pt")
     x_f = data.preload(data.get_dataset("fashion-mnist", run.data_root, 32, split="test"),
                        S["n_images"]).tensors[0]
     studies["fashion"] = dict(D=D_f, images=x_f, masks=x_f[:, 0] > -0.8, bn=x_f,
                               name="our Fashion-MNIST D")
 else:
-    _, D_b, cfg = load_models(full_checkpoint or "runs/lsun-bedroom-64/best.pt")
-    x_b = data.preload(data.get_dataset("lsun", run.data_root, cfg.image_size, split="val"),
+    _, D_b = models["svhn"]
+    x_b = data.preload(data.get_dataset("lsun", run.data_root, D_b.image_size, split="val"),
                        S["n_images"]).tensors[0]
     studies["svhn"] = dict(D=D_b, images=x_b, masks=None, bn=x_b, name="LSUN bedroom D")
 

@@ -68,9 +68,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_score
 
-from dcgan_lib import book, features, latent, reference, surgery, viz
-from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.train import load_models
+from dcgan_lib import book, chapter_models, features, latent, surgery, viz
 
 run = book.setup("08_forgetting", profile, seed, data_root, results_dir)
 S = run.pick(
@@ -108,19 +106,16 @@ print("labels:", dict(sorted(Counter(svhn_bf.labels().values()).items())))
 # ```
 
 # %%
+G, D = chapter_models.load_chapter_models(
+    run, ("svhn",), full_roles=("svhn",), svhn_weights=svhn_weights,
+    full_checkpoint=full_checkpoint)["svhn"]
 if run.profile == "smoke":
-    torch.manual_seed(seed)
-    G = Generator(32, 100, 8, 3)
-    G.z_dist = "normal"
-    D = Discriminator(32, 8, 3)
     made_up = surgery.BoxFile("smoke-random-G", seed, 40, 32, object="made-up box", samples={
         i: [surgery.Box(10, 6, 22, 28, str(i % 3))] if i % 4 else [] for i in range(40)})
     box_path = surgery.save_boxes(made_up, run.out / "smoke_boxes.json")
 elif run.profile == "cpu":
-    G, D = reference.load_svhn_dcgan(svhn_weights or None)
     box_path = boxes or book.REPO / "book/data/svhn_boxes.json"
 else:
-    G, D, _ = load_models(full_checkpoint or "runs/lsun-bedroom-64/best.pt")
     box_path = full_boxes or book.REPO / "book/data/lsun_windows.json"
 bf = surgery.load_boxes(box_path)   # a clear error says how to draw them when missing
 layer = surgery.feature_layer(G)

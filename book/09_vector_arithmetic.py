@@ -63,13 +63,12 @@ full_exemplars = ""    # empty: none; a JSON file of listed exemplar indices (se
 # %%
 import json
 import time
+from functools import partial
 
 import numpy as np
 import torch
 
-from dcgan_lib import book, data, features, latent, metrics, reference, surgery, viz
-from dcgan_lib.models import Discriminator, Generator
-from dcgan_lib.train import load_models
+from dcgan_lib import book, chapter_models, data, features, latent, metrics, surgery, viz
 
 run = book.setup("09_vector_arithmetic", profile, seed, data_root, results_dir)
 S = run.pick(
@@ -89,40 +88,33 @@ CLASSES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
 # ## The seeded pool and its measurements
 
 # %%
+models = chapter_models.load_chapter_models(
+    run, ("ours", "svhn"), full_roles=("ours",), svhn_weights=svhn_weights,
+    ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint or "runs/celeba-64/best.pt")
+G, D = models["ours"]
+G_svhn, D_svhn = models["svhn"] or (None, None)
 if run.profile == "smoke":
-    torch.manual_seed(seed)
-    G = Generator(32, 100, 8, 1).eval()
-    D = Discriminator(32, 8, 1).eval()
     net = metrics.SmallClassifier(1).eval()            # untrained stand-in
-    G_svhn, D_svhn = Generator(32, 100, 8, 3).eval(), Discriminator(32, 8, 3)
-    G_svhn.z_dist = "normal"
     bf = surgery.BoxFile("smoke", seed, 40, 32, samples={i: [surgery.Box(8, 4, 24, 28, str(i % 2))]
                                                          for i in range(40)})
 elif run.profile == "cpu":
-    G, D, _ = load_models(ours_checkpoint or book.REPO / "results/cpu/02_training/run/best.pt")
     net, acc = metrics.feature_classifier("fashion-mnist", run.data_root, 32)
-    G_svhn, D_svhn = reference.load_svhn_dcgan(svhn_weights or None)
     bf = surgery.load_boxes(boxes or book.REPO / "book/data/svhn_boxes.json")
 else:
-    G, D, _ = load_models(full_checkpoint or "runs/celeba-64/best.pt")
-    net, G_svhn, D_svhn, bf = None, None, None, None
+    net, bf = None, None
 
 context = latent.seeded_z(G, S["context"], seed + 7)
 z = latent.seeded_z(G, S["pool"], seed)
 x = latent.decode(G, z, batch_size=500)
 bright = latent.brightness(x)
-D.eval()
-realism = lambda net_d, imgs: torch.sigmoid(net_d(imgs)).mean().item()   # D's mean P(real)
-with torch.no_grad():
-    d_pool = realism(D, x)
+d_pool = latent.p_real(D, x).mean().item()
 print(f"our discriminator's mean P(real) on the {len(x)} pool samples: {d_pool:.3f}")
 if net is not None:   # typicality: distance to the nearest real image in classifier features
     real = data.preload(data.get_dataset(S["real"], run.data_root, 32, 1, seed=seed,
                                          synthetic_size=S["n_real"]), S["n_real"]).tensors[0]
     with torch.no_grad():
         real_f = net.features(real)
-        nn_dist = lambda imgs: torch.cdist(net.features(imgs), real_f).min(1).values
-        nn_pool = float(nn_dist(x).median())
+    nn_pool = float(latent.nearest_distance(net.features, real_f, x).median())
     print(f"median distance of a pool sample to its nearest of {len(real)} real images "
           f"(classifier features): {nn_pool:.3f}")
 if net is not None:
@@ -152,55 +144,33 @@ if net is not None:
 # that it is real (`P(real)`; the pool's value is printed above).
 
 # %%
-rows, figs_done = [], 0
-all_hits = {"z, 3 exemplars": [], "z, 1 exemplar": [], "pixels": []}
-all_d = {k: [] for k in all_hits}
-all_nn = {k: [] for k in all_hits}
+n3 = 3 * S["reps"]
+analogies, pair_of = {}, {}
 for (cx, cy) in S["pairs"]:
     okx = (pred == cx) & (conf > S["min_prob"])
     oky = (pred == cy) & (conf > S["min_prob"])
-    n3 = 3 * S["reps"]
     dark_x = latent.pick_exemplars(bright, n3, among=okx, lowest=True)
     light_x = latent.pick_exemplars(bright, n3, among=okx)
     light_y = latent.pick_exemplars(bright, n3, among=oky)
-    hits = {k: [] for k in all_hits}
-    dsc = {k: [] for k in all_hits}
-    nnd = {k: [] for k in all_hits}
-    for r in range(S["reps"]):
-        a, b, c = (v[3 * r:3 * r + 3] for v in (dark_x, light_x, light_y))
-        out = latent.analogy_outputs(G, z, a, b, c, seed=seed + r, context=context)
-        single = latent.analogy_outputs(G, z, a[:1], b[:1], c[:1], seed=seed + r, context=context)
-        pix = latent.pixel_analogy(x[a], x[b], x[c]).unsqueeze(0)
-        for key, imgs in (("z, 3 exemplars", out), ("z, 1 exemplar", single), ("pixels", pix)):
-            with torch.no_grad():
-                p = net(imgs).argmax(1).numpy()
-                dsc[key] += torch.sigmoid(D(imgs)).tolist()
-                nnd[key] += (nn_dist(imgs) / nn_pool).tolist()
-            hits[key] += list((p == cy) & (latent.brightness(imgs) < median_bright[cy]))
-        if r == 0 and figs_done < 2:
-            fig = viz.grids_side_by_side({f"a: dark {CLASSES[cx]}": x[a],
-                                          f"b: light {CLASSES[cx]}": x[b],
-                                          f"c: light {CLASSES[cy]}": x[c],
-                                          "z: a - b + c (centre first, + 8)": out,
-                                          "pixels: a - b + c": pix}, nrow=3, size=2.8)
-            run.figure(fig, f"arithmetic_{CLASSES[cx]}_{CLASSES[cy]}".replace(" ", "_"),
-                       title=f"dark {CLASSES[cx]} - light {CLASSES[cx]} + light {CLASSES[cy]}")
-            figs_done += 1
-    rows.append({"analogy": f"dark {CLASSES[cx]} - light {CLASSES[cx]} + light {CLASSES[cy]}",
-                 **{k: latent.concept_rate(v) for k, v in hits.items()},
-                 **{f"P(real) {k}": float(np.mean(v)) for k, v in dsc.items()},
-                 **{f"NN dist {k}": float(np.mean(v)) for k, v in nnd.items()},
-                 "outputs (z, pixels)": f"{len(hits['z, 3 exemplars'])}, {len(hits['pixels'])}"})
-    for k in all_hits:
-        all_hits[k] += hits[k]
-        all_d[k] += dsc[k]
-        all_nn[k] += nnd[k]
-if rows:
-    rows.append({"analogy": "all", **{k: latent.concept_rate(v) for k, v in all_hits.items()},
-                 **{f"P(real) {k}": float(np.mean(v)) for k, v in all_d.items()},
-                 **{f"NN dist {k}": float(np.mean(v)) for k, v in all_nn.items()},
-                 "outputs (z, pixels)": f"{len(all_hits['z, 3 exemplars'])}, "
-                                        f"{len(all_hits['pixels'])}"})
+    name = f"dark {CLASSES[cx]} - light {CLASSES[cx]} + light {CLASSES[cy]}"
+    analogies[name] = ([(dark_x[i:i + 3], light_x[i:i + 3], light_y[i:i + 3])
+                        for i in range(0, n3, 3)],
+                       partial(latent.darker_of_class, net, cy, median_bright[cy]))
+    pair_of[name] = (cx, cy)
+if analogies:
+    measures = {"P(real)": partial(latent.p_real, D),
+                "NN dist": partial(latent.nearest_distance, net.features, real_f, scale=nn_pool)}
+    rows, outputs = latent.score_analogies(G, z, x, analogies, measures, seed=seed,
+                                           context=context)
+    for name in list(analogies)[:2]:   # the first triple of the first two pairs
+        (cx, cy), (a, b, c), out = pair_of[name], analogies[name][0][0], outputs[name][0]
+        fig = viz.grids_side_by_side({f"a: dark {CLASSES[cx]}": x[a],
+                                      f"b: light {CLASSES[cx]}": x[b],
+                                      f"c: light {CLASSES[cy]}": x[c],
+                                      "z: a - b + c (centre first, + 8)": out["z, 3 exemplars"],
+                                      "pixels: a - b + c": out["pixels"]}, nrow=3, size=2.8)
+        run.figure(fig, f"arithmetic_{CLASSES[cx]}_{CLASSES[cy]}".replace(" ", "_"),
+                   title=name)
     run.table(rows, "arithmetic_scores")
     run.log_metrics(rate_z3=rows[-1]["z, 3 exemplars"], rate_z1=rows[-1]["z, 1 exemplar"],
                     rate_pixels=rows[-1]["pixels"], p_real_pool=d_pool,
@@ -275,8 +245,7 @@ if G_svhn is not None:
     pol = latent.polarity(x_s)
     features.reestimate_bn(D_svhn, latent.decode(G_svhn, latent.seeded_z(G_svhn, 1000, seed + 1),
                                                  batch_size=128), 128)
-    with torch.no_grad():
-        d_svhn_pool = realism(D_svhn, x_s)
+    d_svhn_pool = latent.p_real(D_svhn, x_s).mean().item()
     labels = bf.labels()
     a = latent.pick_exemplars(pol, 3)
     b_ = latent.pick_exemplars(pol, 3, lowest=True)
@@ -290,8 +259,7 @@ if G_svhn is not None:
         out = latent.analogy_outputs(G_svhn, z_s, a, b_, c, seed=seed, context=ctx_s)
         pix = latent.pixel_analogy(x_s[a], x_s[b_], x_s[c]).unsqueeze(0)
         hz, hp = latent.polarity(out) > 0, latent.polarity(pix) > 0
-        with torch.no_grad():
-            dz, dp = realism(D_svhn, out), realism(D_svhn, pix)
+        dz, dp = (latent.p_real(D_svhn, imgs).mean().item() for imgs in (out, pix))
         hits_z += list(hz)
         hits_p += list(hp)
         rows.append({"digit (c)": digit, "c samples": str(c),

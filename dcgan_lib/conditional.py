@@ -41,8 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoint import load as load_safe
+from .checkpoint import save_atomic
 from .models import Reshape, batch_stats, count_parameters, init_weights, sample_z
-from .train import _seeded, pick_device, save_atomic
+from .train import _seeded, pick_device
 
 OUTPUTS = ("tanh", "sigmoid")
 ARCHS = ("dcgan", "mlp")
@@ -386,7 +388,7 @@ def train_conditional(cfg: CondConfig, x: torch.Tensor, y: torch.Tensor, ny: int
     out = Path(cfg.out) if cfg.out else None
     step, epoch0 = 0, 0
     if out is not None and resume and (out / "last.pt").exists():
-        ck = torch.load(out / "last.pt", map_location=dev, weights_only=False)
+        ck = load_safe(out / "last.pt", map_location=dev)
         saved = {k: v for k, v in ck["config"].items() if k not in ("device", "out")}
         now = {k: v for k, v in asdict(cfg).items() if k not in ("device", "out")}
         if saved != now:
@@ -476,10 +478,7 @@ def _step(G, D, optG, optD, loss, real, y, cfg: CondConfig, step: int) -> dict:
 
 def load_conditional(path: str | Path, device="cpu") -> tuple[_Conditional, _Conditional, CondConfig]:
     """Rebuild (G, D, config) from a ``last.pt`` written by :func:`train_conditional`."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; run train_conditional first")
-    ck = torch.load(path, map_location=device, weights_only=False)
+    ck = load_safe(path, map_location=device)
     cfg = CondConfig(**ck["config"])
     G, D = build_conditional(cfg, ck["ny"], ck["nc"], ck["image_size"])
     G.load_state_dict(ck["G"])

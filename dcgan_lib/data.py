@@ -6,8 +6,10 @@ centre-cropped to ``image_size``, converted to ``channels`` (1 = grey, 3 = colou
 without labels give label 0 (LSUN gives its category index).
 
 torchvision does the reading, except for LSUN: this module chooses the loader, finds Debian's copy
-of Fashion-MNIST (``/usr/share/datasets/fashion-mnist``), and turns missing or unreadable data
-into errors that name the path and say how to get the data. LSUN's LMDB databases are read by
+of Fashion-MNIST (``/usr/share/datasets/fashion-mnist``), scales 16-bit images by their bit
+depth (:func:`to_8bit`), reads a plain folder of images (label 0) as well as one of class
+sub-folders (:class:`CheckedImageFolder`), and turns missing or unreadable data into errors
+that name the path and say how to get the data. LSUN's LMDB databases are read by
 :class:`LMDBImages` (the format torchvision's ``LSUN`` reads, but safe with any worker start
 method and with its key cache out of the working directory).
 """
@@ -25,6 +27,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, TensorDataset
 from torchvision import datasets, transforms
+from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
 
 NAMES = ("mnist", "fashion-mnist", "cifar10", "svhn", "celeba", "lsun", "imagenet", "imagefolder",
          "synthetic")
@@ -43,7 +46,8 @@ HOW_TO_GET = {
              "reading it needs `pip install lmdb`"),
     "imagenet": ("prepare it once from the extracted ILSVRC folders: python -m dcgan_lib.prepare "
                  "imagenet <extracted ILSVRC> <root>/imagenet --sizes 32 64 (resumable)"),
-    "imagefolder": "point data_root at a folder of images (sub-folders become labels)",
+    "imagefolder": ("point data_root at a folder of images (label 0), or of sub-folders of images "
+                    "(each sub-folder a label)"),
 }
 
 
@@ -52,14 +56,34 @@ def default_data_root() -> Path:
     return Path(os.environ.get("DCGAN_DATA", Path.home() / ".cache" / "dcgan_lib" / "data"))
 
 
+def to_8bit(im: Image.Image) -> Image.Image:
+    """8-bit grey copy ("L") of an integer grey image (PIL modes "I;16", "I;16B", "I", ...),
+    scaled by its bit depth: 16-bit 0..65535 to 0..255 (a 16-bit PNG or TIFF; an "I" image
+    whose values fit 16 bits counts as 16-bit), other "I" images from the int32 range.
+    Other modes are returned unchanged. PIL's own ``convert("L")`` clips such images at 255,
+    which turns a 16-bit photograph almost all white."""
+    if not im.mode.startswith("I"):
+        return im
+    im = im.convert("I")
+    lo, hi = im.getextrema()
+    if 0 <= lo and hi <= 65535:
+        scale, offset = 255 / 65535, 0.0
+    else:
+        scale = 255 / (2**32 - 1)
+        offset = 2**31 * scale
+    return im.point(lambda v: v * scale + offset).convert("L")
+
+
 class ConvertMode:
     """Convert a PIL image to ``mode`` ("L" or "RGB") unless it is already (picklable, so
-    that ``DataLoader`` workers started with ``spawn`` or ``forkserver`` can receive it)."""
+    that ``DataLoader`` workers started with ``spawn`` or ``forkserver`` can receive it).
+    16- and 32-bit grey images are first scaled to 8 bits by :func:`to_8bit`."""
 
     def __init__(self, mode: str):
         self.mode = mode
 
     def __call__(self, im: Image.Image) -> Image.Image:
+        im = to_8bit(im)
         return im.convert(self.mode) if im.mode != self.mode else im
 
     def __repr__(self) -> str:
@@ -116,7 +140,38 @@ def prepare_fashion_mnist(root: Path, source: Path = DEBIAN_FASHION_MNIST) -> bo
 
 
 class CheckedImageFolder(datasets.ImageFolder):
-    """``ImageFolder`` whose unreadable files raise an error naming the file."""
+    """``ImageFolder`` that also reads a plain folder of images, and whose unreadable files
+    raise an error naming the file.
+
+    A folder whose images sit in sub-folders gives one label per sub-folder (sorted names, as
+    torchvision's ``ImageFolder``); a folder of images with no sub-folders gives every image
+    label 0 (``classes == [""]``; hidden sub-folders such as ``.ipynb_checkpoints`` are
+    ignored then). A folder holding both images and sub-folders is refused with an error
+    naming it (its top-level images would otherwise be silently left out).
+    """
+
+    def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        with os.scandir(directory) as it:
+            entries = list(it)
+        top = sorted(e.name for e in entries
+                     if e.is_file() and has_file_allowed_extension(e.name, IMG_EXTENSIONS))
+        subs = sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+        if top and subs:
+            raise ValueError(
+                f"imagefolder: {directory} holds both images ({len(top)}, e.g. {top[0]}) and "
+                f"sub-folders ({', '.join(subs[:3])}{', ...' if len(subs) > 3 else ''}); put the "
+                "images in sub-folders (one per label) or use a folder of images only")
+        if top:  # a plain folder of images: one class, label 0
+            return [""], {"": 0}
+        return super().find_classes(directory)
+
+    def make_dataset(self, directory: str, class_to_idx: dict[str, int], *args, **kw
+                     ) -> list[tuple[str, int]]:
+        if class_to_idx == {"": 0}:  # a plain folder: its own images only, not sub-folders'
+            return [(os.path.join(directory, n), 0) for n in sorted(os.listdir(directory))
+                    if has_file_allowed_extension(n, IMG_EXTENSIONS)
+                    and os.path.isfile(os.path.join(directory, n))]
+        return super().make_dataset(directory, class_to_idx, *args, **kw)
 
     def __getitem__(self, index: int):
         path, target = self.samples[index]

@@ -23,7 +23,8 @@ duplicates. This module implements that and measures it:
 * :func:`plant_duplicates` and :func:`evaluate_groups` - near-duplicates with known ground
   truth (1-pixel shifts, small Gaussian noise, brightness changes, JPEG re-encoding, slight
   crop-and-resize, and byte-identical copies) and the pair precision, recall and
-  false-positive rate of a grouping.
+  false-positive rate of a grouping; :func:`sweep` does that for several key functions, each
+  at several Hamming tolerances.
 
 Choices the paper does not state, all switchable: the input is centred by the training mean
 (``centre=True``; without it most ReLU units die on Fashion-MNIST's black background), the
@@ -589,6 +590,34 @@ def evaluate_groups(labels: np.ndarray, planted: PlantedSet) -> dict:
         m = planted.kind == k
         out[f"recall_{k}"] = float(np.mean(labels[m] == labels[planted.family[m]]))
     return out
+
+
+def sweep(planted: PlantedSet, methods: dict[str, tuple[Callable, Sequence[int]]]) -> list[dict]:
+    """Every key method at each of its tolerances on a planted set (the recall / false-positive
+    trade-off of section 4.1.1's hashing).
+
+    ``methods`` maps a name to ``(key_fn, t_values)``: ``key_fn(images)`` gives the keys of
+    all ``planted.images`` at once (timed), and each ``t`` in ``t_values`` groups them with a
+    fresh :class:`HashIndex` (``max_distance=t``; digests such as :func:`exact_keys` only take
+    ``[0]``). One row per (method, t), in that order: ``method``, ``t``, the pair measures of
+    :func:`evaluate_groups` (``precision``, ``recall``, ``pair_fpr``, ``false_share``,
+    ``true_pairs``, ``false_pairs``), ``keys_per_s`` (images keyed per second), ``checks``
+    (:attr:`HashIndex.comparisons`) and the ``recall_<kind>`` of each perturbation."""
+    rows = []
+    for name, (key_fn, t_values) in methods.items():
+        t0 = time.perf_counter()
+        keys = key_fn(planted.images)
+        key_rate = len(planted.images) / (time.perf_counter() - t0)
+        for t in t_values:
+            index = HashIndex(t)
+            index.add(keys)
+            r = evaluate_groups(index.labels(), planted)
+            rows.append(dict(method=name, t=t, precision=r["precision"], recall=r["recall"],
+                             pair_fpr=r["pair_fpr"], false_share=r["false_share"],
+                             true_pairs=r["true_pairs"], false_pairs=r["false_pairs"],
+                             keys_per_s=key_rate, checks=index.comparisons,
+                             **{k: v for k, v in r.items() if k.startswith("recall_")}))
+    return rows
 
 
 def group_splits(groups: list[list[int]], boundaries: dict[str, range]) -> dict[str, int]:

@@ -316,8 +316,10 @@ def svm_probe(train_x: np.ndarray, train_y, val_x: np.ndarray, val_y, test_x: np
     return res
 
 
-def match_channels(images: torch.Tensor, nc: int) -> torch.Tensor:
-    """Grey images repeated to ``nc`` = 3 channels (as PIL's L -> RGB), for a colour D."""
+def repeat_grey(images: torch.Tensor, nc: int) -> torch.Tensor:
+    """Images (N, C, H, W) for a discriminator of ``nc`` channels: unchanged when C = nc, grey
+    (C = 1) repeated to ``nc`` channels (as PIL's L -> RGB); any other C is an error (colour is
+    never averaged to grey here, unlike :func:`dcgan_lib.dedup.match_channels`)."""
     if images.shape[1] == nc:
         return images
     if images.shape[1] == 1:
@@ -335,8 +337,8 @@ def extract_features(D: nn.Module, image_sets: Sequence[torch.Tensor],
     Returns the feature arrays and the seconds it took."""
     if not image_sets:
         raise ValueError("extract_features got no image sets")
-    conv = [match_channels(x, D.nc) for x in image_sets]
-    bn = conv[0] if bn_images is None else match_channels(bn_images, D.nc)
+    conv = [repeat_grey(x, D.nc) for x in image_sets]
+    bn = conv[0] if bn_images is None else repeat_grey(bn_images, D.nc)
     t0 = time.perf_counter()
     reestimate_bn(D, bn, batch_size)
     fx = [discriminator_features(D, x, batch_size, grid, verbose=verbose) for x in conv]
@@ -398,9 +400,13 @@ def supervised_cnn(D: Discriminator, n_classes: int, dropout: float = 0.0) -> nn
 
 def train_classifier(net: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float,
                      epochs: int, batch_size: int = 100, seed: int = 0,
-                     weight_decay: float = 0.0) -> nn.Module:
-    """Cross-entropy training with Adam (no augmentation), minibatches reshuffled per epoch
-    by ``seed``. Returns ``net`` in eval mode (batch-norm with running statistics)."""
+                     weight_decay: float = 0.0, drop_last: bool = False) -> nn.Module:
+    """Train the classifier ``net`` (images (N, C, H, W) -> logits (N, classes)) on images
+    ``x`` and labels ``y`` (N,): cross-entropy with Adam (no augmentation), minibatches
+    reshuffled per epoch by ``seed``; a last partial minibatch is skipped with ``drop_last``
+    (always when it holds one image: batch-norm needs two). Returns ``net`` in eval mode
+    (batch-norm with running statistics). The one classifier training loop of the library:
+    section 5's supervised baseline and the feature classifier of :mod:`dcgan_lib.metrics`."""
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
     dev = next(net.parameters()).device
@@ -413,7 +419,7 @@ def train_classifier(net: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: float
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x), batch_size):
             idx = perm[i:i + batch_size]
-            if len(idx) < 2:  # batch-norm needs two examples
+            if len(idx) < (batch_size if drop_last else 2):  # batch-norm needs two examples
                 continue
             loss = loss_fn(net(x[idx].to(dev)), y[idx].to(dev))
             opt.zero_grad(set_to_none=True)
@@ -488,7 +494,7 @@ def cnn_probe(D: Discriminator, train_images: torch.Tensor, train_y, val_images:
     :attr:`ProbeResult.val_best`.
     """
     train_y, val_y, test_y = map(np.asarray, (train_y, val_y, test_y))
-    train_images, val_images, test_images = (match_channels(x, D.nc) for x in
+    train_images, val_images, test_images = (repeat_grey(x, D.nc) for x in
                                              (train_images, val_images, test_images))
     settings = random_trials(trials, seed, epochs) if isinstance(trials, int) else list(trials)
     if not settings:

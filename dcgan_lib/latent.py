@@ -27,6 +27,11 @@ attribute value's exemplars minus the other's), applied to random z by :func:`al
 Exemplars are picked reproducibly from seeded samples by a score (:func:`pick_exemplars`) or by
 listed indices; :func:`concept_rate` scores how often outputs carry the intended concept;
 :func:`brightness` and :func:`polarity` are two attributes measurable in pixels.
+:func:`score_analogies` scores several analogies at once: for each exemplar triple the z
+arithmetic with three and with one exemplar per concept and the pixel baseline
+(:func:`analogy_sets`), each judged by a concept test (e.g. :func:`darker_of_class`) and by
+per-image measures such as the discriminator's :func:`p_real` and the feature-space
+:func:`nearest_distance` to real images.
 """
 from __future__ import annotations
 
@@ -265,6 +270,106 @@ def pixel_analogy(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Te
     """The paper's baseline: the same arithmetic on mean images (each argument (k, C, H, W)),
     clipped to [-1, 1]. Returns one image (C, H, W)."""
     return (a.mean(0) - b.mean(0) + c.mean(0)).clamp(-1, 1)
+
+
+# the three output sets of one exemplar triple, in the order of the score tables
+ANALOGY_OUTPUTS = ("z, 3 exemplars", "z, 1 exemplar", "pixels")
+
+
+def analogy_sets(G: nn.Module, z: torch.Tensor, images: torch.Tensor, a: Sequence[int],
+                 b: Sequence[int], c: Sequence[int], seed: int = 0,
+                 context: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Figure 7 for one exemplar triple (indices into the pool ``z`` (N, nz) and its images
+    ``images`` (N, C, H, W)), against its two baselines, keyed by :data:`ANALOGY_OUTPUTS`:
+    ``a - b + c`` on the mean z of all exemplars and 8 neighbours (9 images), the same with
+    the first exemplar of each concept only (the paper found single exemplars unstable; 9
+    images) and on the mean images (:func:`pixel_analogy`, 1 image). Neighbour noise is seeded
+    with ``seed``; ``context`` as in :func:`decode`."""
+    return {"z, 3 exemplars": analogy_outputs(G, z, a, b, c, seed=seed, context=context),
+            "z, 1 exemplar": analogy_outputs(G, z, a[:1], b[:1], c[:1], seed=seed,
+                                             context=context),
+            "pixels": pixel_analogy(images[a], images[b], images[c]).unsqueeze(0)}
+
+
+def score_analogies(G: nn.Module, z: torch.Tensor, images: torch.Tensor,
+                    analogies: dict[str, tuple[Sequence[tuple], Callable]],
+                    measures: dict[str, Callable] | None = None, seed: int = 0,
+                    context: torch.Tensor | None = None
+                    ) -> tuple[list[dict], dict[str, list[dict[str, torch.Tensor]]]]:
+    """Score figure 7's arithmetic (section 6.3.2) for several analogies.
+
+    ``analogies`` maps a name to ``(triples, hit)``: ``triples`` a list of exemplar index
+    triples ``(a, b, c)`` into ``z`` / ``images`` (the paper: three exemplars per concept),
+    triple ``r`` rendered by :func:`analogy_sets` with noise seed ``seed + r``; ``hit(imgs)``
+    says per image (bool, (M,)) whether an output carries the intended concept. ``measures``
+    maps a name to a per-image value ``f(imgs)`` ((M,), e.g. :func:`p_real`,
+    :func:`nearest_distance`), averaged over all outputs of a kind.
+
+    Returns ``(rows, outputs)``: one row per analogy and a last row ``"all"`` (outputs pooled),
+    with columns ``analogy``, one hit rate (:func:`concept_rate`) per output kind
+    (:data:`ANALOGY_OUTPUTS`), ``"<measure> <kind>"`` means, and ``"outputs (z, pixels)"``
+    (how many images the rates of the z and the pixel arithmetic count); ``outputs[name]``
+    holds each triple's :func:`analogy_sets`. No rows when ``analogies`` is empty.
+    """
+    measures = measures or {}
+    rows, outputs = [], {}
+    pooled = {"hit": {k: [] for k in ANALOGY_OUTPUTS},
+              **{m: {k: [] for k in ANALOGY_OUTPUTS} for m in measures}}
+
+    def row(name: str, v: dict) -> dict:
+        return {"analogy": name, **{k: concept_rate(h) for k, h in v["hit"].items()},
+                **{f"{m} {k}": float(np.mean(x)) for m in measures for k, x in v[m].items()},
+                "outputs (z, pixels)": f"{len(v['hit'][ANALOGY_OUTPUTS[0]])}, "
+                                       f"{len(v['hit']['pixels'])}"}
+
+    for name, (triples, hit) in analogies.items():
+        if not triples:
+            raise ValueError(f"analogy {name!r} has no exemplar triples")
+        vals = {"hit": {k: [] for k in ANALOGY_OUTPUTS},
+                **{m: {k: [] for k in ANALOGY_OUTPUTS} for m in measures}}
+        outputs[name] = []
+        for r, (a, b, c) in enumerate(triples):
+            sets = analogy_sets(G, z, images, a, b, c, seed=seed + r, context=context)
+            outputs[name].append(sets)
+            with torch.no_grad():
+                for kind, imgs in sets.items():
+                    vals["hit"][kind] += list(np.asarray(hit(imgs), bool))
+                    for m, f in measures.items():
+                        vals[m][kind] += torch.as_tensor(f(imgs)).tolist()
+        rows.append(row(name, vals))
+        for key, per_kind in vals.items():
+            for kind, v in per_kind.items():
+                pooled[key][kind] += v
+    if rows:
+        rows.append(row("all", pooled))
+    return rows, outputs
+
+
+@torch.no_grad()
+def p_real(D: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The discriminator's probability that each image (N, C, H, W) is real, sigmoid(D(x)),
+    shape (N,); D as it is (put it in eval mode with population statistics first)."""
+    return torch.sigmoid(D(images))
+
+
+@torch.no_grad()
+def nearest_distance(embed: Callable[[torch.Tensor], torch.Tensor], reference: torch.Tensor,
+                     images: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
+    """Euclidean distance of each image (N, C, H, W), in the feature space ``embed`` maps
+    images to, to its nearest row of ``reference`` (M, D) (features of real images), divided
+    by ``scale`` (e.g. the median for the generator's own samples, so 1 = as typical as a
+    sample). Shape (N,)."""
+    return torch.cdist(embed(images), reference).min(1).values / scale
+
+
+@torch.no_grad()
+def darker_of_class(classifier: nn.Module, target: int, max_brightness: float,
+                    images: torch.Tensor) -> np.ndarray:
+    """Figure 7's concept test on a labelled dataset ("dark Y"): per image (N, C, H, W), is
+    it classified as ``target`` (argmax of ``classifier``'s logits) and darker than
+    ``max_brightness`` (:func:`brightness`, [0, 1])? Bool, shape (N,)."""
+    pred = classifier(images).argmax(1).numpy()
+    return (pred == target) & (brightness(images) < max_brightness)
 
 
 def direction(z_from: torch.Tensor, z_to: torch.Tensor) -> torch.Tensor:

@@ -18,10 +18,15 @@ reproduce it. We measure it instead, in two ways:
 
 Distances are computed with ``torch.cdist`` in chunks (queries x reference), so the reference
 set can be a tensor or a streamed dataset of any size; the distances of the neighbours found
-are recomputed directly (``||q - r||``), so an exact copy has distance 0 exactly.
+are recomputed directly (``||q - r||``). Exact copies are found by an exact path, not by
+floating-point arithmetic: a query whose pixels equal a reference image's bit for bit (found by
+hashing each image's bytes, then confirmed with ``torch.equal``) has that image as a neighbour at
+distance exactly 0 in every space. Without it an embedding computed in a different batch (or on
+another CPU, BLAS or thread count) could put a copy at about 1e-7 instead of 0.
 """
 from __future__ import annotations
 
+import hashlib
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
@@ -37,6 +42,27 @@ Embed = Callable[[torch.Tensor], torch.Tensor] | None
 def _flat(x: torch.Tensor, embed: Embed) -> torch.Tensor:
     x = embed(x) if embed is not None else x
     return x.reshape(len(x), -1).float()
+
+
+def _image_keys(x: torch.Tensor) -> list[bytes]:
+    """A digest of each image's float32 bytes: images equal bit for bit have equal keys. Used
+    to find exact copies without floating-point arithmetic (SHA-1: the fastest of hashlib's
+    here; a collision costs only a comparison, see :func:`_exact_pairs`)."""
+    a = x.detach().float().cpu().reshape(len(x), -1).contiguous().numpy()
+    return [hashlib.sha1(row).digest() for row in a]
+
+
+def _exact_pairs(keys: dict[bytes, list[int]], queries: torch.Tensor, ref: torch.Tensor
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(query indices, indices in ref)`` of the pairs of images equal bit for bit; ``keys``
+    maps each query image's key (:func:`_image_keys`) to the queries that have it."""
+    qs, rs = [], []
+    for b, key in enumerate(_image_keys(ref)):
+        for a in keys.get(key, ()):
+            if torch.equal(queries[a].float().cpu(), ref[b].float().cpu()):  # no hash collision
+                qs.append(a)
+                rs.append(b)
+    return torch.tensor(qs, dtype=torch.long), torch.tensor(rs, dtype=torch.long)
 
 
 def _reference_chunks(reference, chunk: int, num_workers: int) -> Iterator[torch.Tensor]:
@@ -66,9 +92,15 @@ def neighbours_in_spaces(queries: torch.Tensor, reference: torch.Tensor | Datase
     network in ``eval()`` mode). ``reference`` is read once, in chunks of
     ``chunk`` images (a dataset is streamed through a DataLoader). Returns for each space
     ``(distances, indices)``, both (N, k), sorted nearest first; indices count reference
-    images in the order read.
+    images in the order read. A reference image equal to a query bit for bit is always among
+    that query's neighbours, at distance exactly 0 in every space (an exact copy, found by
+    comparing the images themselves, whatever rounding the embedding or ``cdist`` does).
     """
     device = torch.device(device)
+    keys: dict[bytes, list[int]] = {}
+    for i in range(0, len(queries), query_chunk):
+        for a, key in enumerate(_image_keys(queries[i:i + query_chunk]), i):
+            keys.setdefault(key, []).append(a)
     qs = {name: torch.cat([_flat(queries[i:i + query_chunk].to(device), e)
                            for i in range(0, len(queries), query_chunk)])
           for name, e in spaces.items()}
@@ -82,6 +114,7 @@ def neighbours_in_spaces(queries: torch.Tensor, reference: torch.Tensor | Datase
         bar = tqdm(total=len(reference) if hasattr(reference, "__len__") else None,
                    unit="img", desc="nearest neighbours")
     for ref in _reference_chunks(reference, chunk, num_workers):
+        copy_q, copy_r = _exact_pairs(keys, queries, ref)
         ref = ref.to(device)
         m = len(ref)
         for name, embed in spaces.items():
@@ -91,10 +124,15 @@ def neighbours_in_spaces(queries: torch.Tensor, reference: torch.Tensor | Datase
             kk = min(k, m)
             for i in range(0, n, query_chunk):
                 qi = q[i:i + query_chunk]
-                d, j = torch.cdist(qi, r).topk(kk, dim=1, largest=False)
-                # exact distances for the candidates (cdist's matrix-product form loses
-                # precision: an exact copy would not come out as 0)
+                dist = torch.cdist(qi, r)
+                here = (copy_q >= i) & (copy_q < i + len(qi))
+                if here.any():  # exact copies: marked -1, so they come first
+                    dist[(copy_q[here] - i).to(device), copy_r[here].to(device)] = -1.0
+                dc, j = dist.topk(kk, dim=1, largest=False)
+                # direct distances for the candidates (cdist's matrix-product form loses
+                # precision); exact copies at 0 exactly
                 d = torch.stack([(qi - r[j[:, t]]).norm(dim=1) for t in range(kk)], 1)
+                d = d.masked_fill(dc < 0, 0.0)
                 alld = torch.cat([bd[i:i + len(qi)], d], 1)
                 alli = torch.cat([bi[i:i + len(qi)], j + offset], 1)
                 top, pos = alld.topk(k, dim=1, largest=False)

@@ -22,8 +22,10 @@ from scipy import linalg
 from torch import nn
 
 from . import data as data_mod
+from .features import train_classifier
 from .models import batch_stats
-from .train import save_atomic
+from .checkpoint import load as load_safe
+from .checkpoint import save_atomic
 
 
 class SmallClassifier(nn.Module):
@@ -57,23 +59,15 @@ def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int =
     return hits / len(x)
 
 
-def train_classifier(x: torch.Tensor, y: torch.Tensor, epochs: int = 2, batch_size: int = 128,
-                     lr: float = 1e-3, seed: int = 0, classes: int | None = None) -> SmallClassifier:
-    """Train :class:`SmallClassifier` with Adam on tensors ``x`` (in [-1, 1]) and labels ``y``."""
+def train_small_classifier(x: torch.Tensor, y: torch.Tensor, epochs: int = 2,
+                           batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
+                           classes: int | None = None) -> SmallClassifier:
+    """A :class:`SmallClassifier`, initialised after ``torch.manual_seed(seed)``, trained by
+    :func:`dcgan_lib.features.train_classifier` (Adam, full minibatches only) on images ``x``
+    (N, C, H, W) in [-1, 1] and labels ``y`` (N,). Returns it in eval mode."""
     torch.manual_seed(seed)
     net = SmallClassifier(x.shape[1], classes or int(y.max()) + 1, image_size=x.shape[-1])
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    net.train()
-    for _ in range(epochs):
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x) - batch_size + 1, batch_size):
-            idx = perm[i:i + batch_size]
-            loss = nn.functional.cross_entropy(net(x[idx]), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    return net.eval()
+    return train_classifier(net, x, y, lr, epochs, batch_size, seed, drop_last=True)
 
 
 def feature_classifier(dataset: str, root: str | None = None, image_size: int = 32,
@@ -89,7 +83,7 @@ def feature_classifier(dataset: str, root: str | None = None, image_size: int = 
     key = f"{dataset}-{image_size}px-c{channels}-e{epochs}-s{seed}-n{limit}.pt"
     path = cache / key
     if path.exists():
-        ck = torch.load(path, weights_only=False)
+        ck = load_safe(path)
         net = SmallClassifier(ck["channels"], ck["classes"], image_size=image_size)
         net.load_state_dict(ck["state"])
         if verbose:
@@ -102,7 +96,7 @@ def feature_classifier(dataset: str, root: str | None = None, image_size: int = 
                                                seed=seed), limit)
     x, y = tr.tensors
     classes = int(y.max()) + 1
-    net = train_classifier(x, y, epochs, seed=seed, classes=classes)
+    net = train_small_classifier(x, y, epochs, seed=seed, classes=classes)
     acc = accuracy(net, *te.tensors)
     save_atomic({"state": net.state_dict(), "channels": x.shape[1], "classes": classes,
                  "test_acc": acc}, path)
@@ -171,6 +165,38 @@ class FrechetEvaluator:
         fake = generate(G, self.n, self.seed)
         fd = frechet_distance(*gaussian_stats(extract(self.net, fake)), *self.ref)
         return {"fd": fd, "fd_floor": self.floor}
+
+
+# datasets with class labels, on which the feature classifier can be trained
+FD_DATASETS = ("mnist", "fashion-mnist", "cifar10", "svhn")
+
+
+def quality_evaluator(cfg, n: int = 5000) -> FrechetEvaluator | None:
+    """The per-epoch quality measure of a training run (``TrainConfig.quality``), or None.
+
+    ``fd`` (and ``auto`` on a dataset of :data:`FD_DATASETS`): the Fréchet distance of ``n``
+    samples to the test split in the features of :func:`feature_classifier` (trained once on
+    the dataset's labels, cached), with the real-vs-real floor; its ``description`` says so in
+    every ``epochs.jsonl`` record. ``none``, or ``auto`` elsewhere: no measure (None).
+    """
+    if cfg.quality == "none" or (cfg.quality == "auto" and cfg.dataset not in FD_DATASETS):
+        return None
+    if cfg.dataset not in FD_DATASETS:
+        raise ValueError(f"quality (--quality) fd needs a dataset with class labels "
+                         f"({', '.join(FD_DATASETS)}), got --dataset {cfg.dataset}; use "
+                         "--quality none")
+    net, acc = feature_classifier(cfg.dataset, cfg.data_root, cfg.image_size, cfg.channels,
+                                  seed=0, verbose=False)
+    test = data_mod.preload(data_mod.get_dataset(cfg.dataset, cfg.data_root, cfg.image_size,
+                                                 cfg.channels, "test"), n)
+    other = data_mod.preload(data_mod.get_dataset(cfg.dataset, cfg.data_root, cfg.image_size,
+                                                  cfg.channels, "train"), n)
+    n = min(n, len(test), len(other))
+    ev = FrechetEvaluator(net, test.tensors[0], other.tensors[0], n=n)
+    ev.description = (f"fd: Fréchet distance of {n} samples to the {cfg.dataset} test set in the "
+                      f"128-d features of a classifier trained on its labels (test accuracy "
+                      f"{acc:.3f}); lower is better; real-vs-real floor {ev.floor:.3g}")
+    return ev
 
 
 def inception_fid(real: torch.Tensor, fake: torch.Tensor, weights_path: str | Path,

@@ -71,19 +71,27 @@ class Reshape(nn.Module):
 
 
 class Generator(nn.Module):
-    """DCGAN generator G(z) -> image in [-1, 1] (figure 1).
+    """DCGAN generator G(z) -> image in [-1, 1] (figure 1): z (N, nz) -> (N, nc, image_size,
+    image_size).
 
     ``ngf`` is the width of the last hidden layer; the 4x4 layer has ``ngf * 2**(L-1)``
     channels where ``L = log2(image_size) - 2`` (for 64x64 and ngf=128: 1024 channels, as in
     figure 1). ``bn_affine=False`` gives batch-norm without scale and bias (appendix A.1).
+    ``z_dist`` is the latent distribution :meth:`sample_z` draws from, ``"uniform"`` in
+    [-1, 1] (section 3) or ``"normal"``; ``None`` means the variant's
+    (:func:`default_z_dist`). It is part of the architecture, like ``variant``: not in the
+    ``state_dict``, so a checkpoint's weights load into a generator built with any ``z_dist``
+    and leave it unchanged.
     """
 
     def __init__(self, image_size: int = 64, nz: int = 100, ngf: int = 64, nc: int = 3,
-                 variant: str = "paper", bn_affine: bool = True):
+                 variant: str = "paper", *, bn_affine: bool = True, z_dist: str | None = None):
         super().__init__()
         n_up = _check(image_size, variant)
+        if z_dist not in (None, "uniform", "normal"):
+            raise ValueError(f"z_dist must be 'uniform', 'normal' or None, got {z_dist!r}")
         self.image_size, self.nz, self.ngf, self.nc, self.variant = image_size, nz, ngf, nc, variant
-        self.z_dist = default_z_dist(variant)
+        self.z_dist = z_dist or default_z_dist(variant)
         widths = [ngf * 2 ** (n_up - 1 - i) for i in range(n_up)]  # 4x4 ... image_size/2
         blocks = []
         if variant == "paper":
@@ -136,7 +144,8 @@ def _down(cin: int, cout: int, variant: str) -> nn.Conv2d:
 
 
 class Discriminator(nn.Module):
-    """DCGAN discriminator D(x) -> one logit per image (figure 1 mirrored).
+    """DCGAN discriminator D(x) -> one logit per image (figure 1 mirrored): (N, nc,
+    image_size, image_size) in [-1, 1] -> (N,).
 
     Widths double from ``ndf`` at each stride-2 layer down to 4x4; no batch-norm on the
     first layer. The last block maps the 4x4 map to one logit: a flatten + linear unit
@@ -144,7 +153,7 @@ class Discriminator(nn.Module):
     """
 
     def __init__(self, image_size: int = 64, ndf: int = 64, nc: int = 3,
-                 variant: str = "paper", bn_affine: bool = True):
+                 variant: str = "paper", *, bn_affine: bool = True):
         super().__init__()
         n_down = _check(image_size, variant)
         self.image_size, self.ndf, self.nc, self.variant = image_size, ndf, nc, variant
@@ -254,3 +263,90 @@ def batch_stats(model: nn.Module) -> Iterator[nn.Module]:
         for m, (tr, track) in zip(bns, saved):
             m.train(tr)
             m.track_running_stats = track
+
+
+# Activations of one training step, as a multiple of the new tensors the layers of G and D
+# output for the batch: autograd keeps about one per layer until the backward, which adds
+# gradient buffers and convolution workspaces. Measured on CPU (peak RSS increase of one
+# same-batch step, float32, 64 and 128 pixels, widths 8 to 64): 1.1-1.3; 1.5 leaves a margin.
+ACTIVATION_FACTOR = 1.5
+
+
+def _layer_output_numel(model: nn.Module, x: torch.Tensor) -> int:
+    """Elements of the new tensors the leaf modules of ``model`` output in one forward of
+    ``x``: views (``Reshape``, ``Flatten``) and in-place activations are not counted."""
+    total = 0
+
+    def hook(m, _inp, out):
+        nonlocal total
+        if not (out._is_view() or getattr(m, "inplace", False)):
+            total += out.numel()
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if not any(True for _ in m.children())]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    return total
+
+
+def estimate_train_memory(image_size: int, nc: int, nz: int, ngf: int, ndf: int,
+                          batch_size: int, variant: str = "paper", dataset_images: int = 0,
+                          preload: bool = True) -> int:
+    """Bytes a float32 training run of these networks (section 4: Adam, minibatch
+    ``batch_size``) needs at its peak, to refuse before it starts a run that cannot fit.
+
+    The sum of
+
+    * the parameters of G and D, four times (weights, gradients and Adam's two moments);
+    * the activations of one step: the new tensors every layer of G and D outputs for one
+      image (views and in-place activations share memory and are left out), counted with
+      forward hooks in a pass on the ``meta`` device (no memory, no compute),
+      times ``batch_size`` and :data:`ACTIVATION_FACTOR` (what autograd keeps for the
+      backward, gradient buffers, workspaces), plus the real and generated batches;
+    * the preloaded dataset, ``dataset_images * nc * image_size**2 * 4`` bytes, if ``preload``.
+
+    An estimate, not a bound: bf16 autocast on CUDA needs less, ``torch.compile`` may differ.
+    Raises ``ValueError`` (naming the option) for arguments the networks refuse.
+    """
+    for name, v in (("nc", nc), ("nz", nz), ("ngf", ngf), ("ndf", ndf),
+                    ("batch_size", batch_size)):
+        if v < 1:
+            raise ValueError(f"{name} must be at least 1, got {v}")
+    if dataset_images < 0:
+        raise ValueError(f"dataset_images must be >= 0, got {dataset_images}")
+    with torch.device("meta"):
+        G = Generator(image_size, nz, ngf, nc, variant)
+        D = Discriminator(image_size, ndf, nc, variant)
+        n = 2  # batch-norm needs two values per channel in training mode
+        z = torch.zeros(n, nz)
+        x = torch.zeros(n, nc, image_size, image_size)
+        per_image = (_layer_output_numel(G, z) + _layer_output_numel(D, x)) / n
+    params = count_parameters(G) + count_parameters(D)
+    image = nc * image_size * image_size
+    floats = (4 * params + batch_size * (ACTIVATION_FACTOR * per_image + 2 * image + nz))
+    if preload:
+        floats += dataset_images * image
+    return int(4 * floats)
+
+
+def available_memory() -> int:
+    """Bytes of memory this machine can give a new job now without swapping: ``MemAvailable``
+    of ``/proc/meminfo`` (Linux), else ``psutil.virtual_memory().available`` when psutil is
+    installed, else free pages times page size (``os.sysconf``)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the file counts kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    import os
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

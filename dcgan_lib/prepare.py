@@ -612,10 +612,11 @@ def main(argv: list[str] | None = None) -> int:
                                 args.chunk, args.workers, shuffle=not args.sorted):
             print(f"{r['split']}: {r['n']} images, {r['classes']} classes, sizes {r['sizes']}")
         return 0
-    text = celeba_manual_instructions(args.root) if args.cmd == "check-celeba" else \
-        lsun_instructions(args.root, args.category)
-    print(text)
-    return 0 if text.endswith("in place.") else 1
+    if args.cmd == "check-celeba":
+        print(celeba_manual_instructions(args.root))
+        return 1 if check_celeba(args.root) else 0
+    print(lsun_instructions(args.root, args.category))
+    return 1 if check_lsun(args.root, args.category) else 0
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ honouring three facts of the authors' Theano code (``lib/ops.py``):
   :func:`dcgan_lib.features.reestimate_bn` (as their probe ``svhn_semisup_analysis.py`` did);
   the modules' running averages are left at PyTorch's defaults (mean 0, variance 1) and mean
   nothing until then;
-* this run drew z from a standard Gaussian (``G.z_dist = "normal"``), not the uniform z of the
-  paper's section 3.
+* this run drew z from a standard Gaussian (``Z_DIST = "normal"``, the generator's ``z_dist``),
+  not the uniform z of the paper's section 3.
 
 The weights are data a user downloads (:func:`download_svhn_dcgan`, SHA-256 checked); the
 project never commits them. They are found at ``path``, else ``$DCGAN_SVHN_WEIGHTS``, else
@@ -44,6 +44,7 @@ FOLDER = "models/svhn_unsup_all_conv_dcgan_100z_gaussian_lr_0.0005_64mb"
 BASE_URL = f"https://raw.githubusercontent.com/Newmu/dcgan_code/{COMMIT}/{FOLDER}/"
 BN_EPS = 1e-8
 IMAGE_SIZE, NZ, NGF, NDF, NC = 32, 100, 64, 64, 3
+Z_DIST = "normal"   # the run's z ~ N(0, 1)^100 ("100z_gaussian" in the folder name)
 
 # (file, shape, target parameter in our module) in the authors' order; see the module docstring.
 GEN_FILES = [
@@ -176,11 +177,10 @@ def load_svhn_dcgan(path: str | Path | None = None) -> tuple[Generator, Discrimi
     Both are returned in eval mode on the CPU.
     """
     g_arrays, d_arrays = load_arrays(path)
-    G = Generator(IMAGE_SIZE, NZ, NGF, NC, variant="paper")
+    G = Generator(IMAGE_SIZE, NZ, NGF, NC, variant="paper", z_dist=Z_DIST)
     D = Discriminator(IMAGE_SIZE, NDF, NC, variant="paper")
     _fill(G, GEN_FILES, g_arrays)
     _fill(D, DISC_FILES, d_arrays)
-    G.z_dist = "normal"  # this run sampled z from a Gaussian (folder name, "100z_gaussian")
     return G.eval(), D.eval()
 
 

@@ -8,8 +8,13 @@ either one G update or one D update, in turn (``k = 1`` in their ``train_uncond_
 Runs are reproducible and resumable to the bit on CPU: minibatch order comes from a
 permutation seeded by (seed, epoch), z from a generator seeded by (seed, step), and a
 checkpoint holds everything else (both networks and optimizers, step, RNG states, the fixed
-sample noise, the config). Checkpoints are written atomically and the last few are kept, so an
-interrupted run never spoils the last good one.
+sample noise, the config and its history).
+
+A run folder is never lost or clobbered (:mod:`dcgan_lib.checkpoint`): a lock keeps a second
+run out; ``resume`` continues from the newest readable checkpoint or stops with a message,
+never from step 0 on its own; logs are cut back to the checkpoint's step; SIGINT and SIGTERM
+finish the current step and write a checkpoint; out of disk space is a one-line error naming
+the checkpoint kept; ``config.json`` records every setting changed on a resume.
 
 Under ``torchrun`` (``torch.distributed`` initialised, see :mod:`dcgan_lib.distributed`) the
 same trainer runs data-parallel: both networks are wrapped in ``DistributedDataParallel``, each
@@ -21,11 +26,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import random
+import signal
+import sys
+import threading
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,63 +40,168 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from . import checkpoint as ckpt_mod
 from . import data as data_mod
 from . import distributed as dist_mod
+from .checkpoint import (CheckpointError, DiskFullError, JsonlWriter, NothingToResumeError,
+                         RunLock, read_jsonl, save_atomic, write_bytes_atomic, write_jsonl)
 from .models import Discriminator, Generator, batch_stats, default_z_dist, sample_z
 
+__all__ = ["TrainConfig", "ConfigError", "TrainingInterrupted", "Trainer", "train",
+           "build_models", "load_checkpoint", "load_generator", "load_models",
+           "list_checkpoints", "read_jsonl", "save_atomic", "pick_device", "SCHEDULES"]
+
 SCHEDULES = ("same-batch", "alternating")
+QUALITY = ("auto", "fd", "none")
+
+
+class ConfigError(ValueError):
+    """An option out of its range; the message names the option, the value and the range."""
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM stopped a run after a step; a checkpoint of that step was written."""
+
+    def __init__(self, signum: int, step: int, path: Path | None):
+        self.signum, self.step, self.path = signum, step, path
+        self.exit_code = 128 + signum
+        name = signal.Signals(signum).name
+        where = f"checkpoint {path} written" if path else "no checkpoint written"
+        super().__init__(f"stopped by {name} at step {step}; {where}; continue with the same "
+                         "command and --resume")
+
+
+def option(default, help: str, check: str | None = None, choices: tuple | None = None):
+    """A :class:`TrainConfig` field with its help text (the CLI's ``--help``) and its range."""
+    return field(default=default, metadata={"help": help, "check": check, "choices": choices})
+
+
+# range checks by name: (test, description for the error message)
+CHECKS = {
+    ">0": (lambda v: v > 0, "greater than 0"),
+    ">=0": (lambda v: v >= 0, "0 or more"),
+    ">=1": (lambda v: v >= 1, "at least 1"),
+    ">=2": (lambda v: v >= 2, "at least 2 (batch-norm needs a batch)"),
+    "[0,1)": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "pow2": (lambda v: v >= 16 and v & (v - 1) == 0, "a power of two >= 16 (16, 32, 64, ...)"),
+}
 
 
 @dataclass
 class TrainConfig:
-    """Everything a run needs; saved in every checkpoint. Defaults are the paper's (section 4)."""
+    """Everything a run needs; saved in every checkpoint. Defaults are the paper's (section 4).
 
-    dataset: str = "fashion-mnist"
-    data_root: str | None = None
-    download: bool = False
-    image_size: int = 32
-    channels: int | None = None        # None: the dataset's own (1 for (Fashion-)MNIST, else 3)
-    limit: int | None = None           # use only the first N training images
-    variant: str = "paper"             # "paper" (authors' code) or "torch" (PyTorch port)
-    nz: int = 100
-    ngf: int = 64
-    ndf: int = 64
-    z_dist: str | None = None          # None: the variant's ("uniform" paper, "normal" torch)
-    batch_size: int = 128
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    schedule: str = "same-batch"       # or "alternating" (the authors' k=1 schedule)
-    epochs: float | None = None        # give epochs or steps
-    steps: int | None = None
-    seed: int = 0
-    out: str = "runs/dcgan"
-    sample_every: int = 500            # steps between sample grids from the fixed noise
-    checkpoint_every: int = 500        # steps between checkpoints (and one at every epoch end)
-    keep_last: int = 3
-    num_samples: int = 64              # size of the fixed-noise sample grid
-    device: str = "auto"               # auto: cuda, then mps, then cpu
-    amp: bool = True                   # bf16 autocast (CUDA only)
-    channels_last: bool = True         # NHWC memory format, CUDA and CPU (CPU: +2-5 % at 32x32)
-    preload: bool = True               # transform the dataset once into memory
-    num_workers: int = 0
-    progress: bool = True              # tqdm bar with ETA
-    sync_bn: bool = False              # SyncBatchNorm across processes (distributed, CUDA)
-    threads: int | None = None         # torch.set_num_threads(threads); None: PyTorch's default
-    compile: bool = False              # torch.compile the networks of the step (inductor)
+    Each field carries its help text and its valid range (``option``): the CLI's ``dcgan train
+    --help`` and :meth:`validate` are made from them, so the two cannot drift apart.
+    """
+
+    dataset: str = option("fashion-mnist", "dataset name", choices=data_mod.NAMES)
+    data_root: str | None = option(None, "folder holding the data (default $DCGAN_DATA or "
+                                   "~/.cache/dcgan_lib/data); for imagefolder, the folder of "
+                                   "images")
+    download: bool = option(False, "let torchvision download the dataset when it is missing")
+    image_size: int = option(32, "image side in pixels, a power of two >= 16 (the paper: 64 "
+                             "for LSUN and faces, 32 for ImageNet)", check="pow2")
+    channels: int | None = option(None, "1 (grey) or 3 (colour); default: the dataset's own",
+                                  choices=(1, 3))
+    limit: int | None = option(None, "use only the first N training images", check=">=1")
+    variant: str = option("paper", "paper: the authors' code (5x5 kernels, per-unit BN "
+                          "projection, uniform z); torch: the PyTorch port (4x4 kernels, "
+                          "transposed-conv projection, normal z)", choices=("paper", "torch"))
+    nz: int = option(100, "size of z (paper: 100)", check=">=1")
+    ngf: int = option(64, "generator width: channels of its last hidden layer (doubling "
+                      "towards z)", check=">=1")
+    ndf: int = option(64, "discriminator width: channels of its first layer (doubling with "
+                      "depth)", check=">=1")
+    z_dist: str | None = option(None, "uniform (in [-1, 1], the paper) or normal; default: "
+                                "the variant's", choices=("uniform", "normal"))
+    batch_size: int = option(128, "minibatch size (paper: 128)", check=">=2")
+    lr: float = option(2e-4, "Adam learning rate (paper: 0.0002)", check=">0")
+    beta1: float = option(0.5, "Adam beta1 (paper: 0.5)", check="[0,1)")
+    beta2: float = option(0.999, "Adam beta2 (0.999)", check="[0,1)")
+    schedule: str = option("same-batch", "same-batch: D then G on one batch (PyTorch "
+                           "examples); alternating: one minibatch for G, the next for D (the "
+                           "authors' code)", choices=SCHEDULES)
+    epochs: float | None = option(None, "passes over the data (may be fractional); give this "
+                                  "or --steps", check=">0")
+    steps: int | None = option(None, "number of updates; give this or --epochs", check=">=1")
+    seed: int = option(0, "seed of weights, data order and noise", check=">=0")
+    out: str = option("runs/dcgan", "run folder: checkpoints, log.jsonl, epochs.jsonl, "
+                      "samples/")
+    sample_every: int = option(500, "steps between sample grids from the fixed noise",
+                               check=">=1")
+    checkpoint_every: int = option(500, "steps between checkpoints (one is also written at "
+                                   "every epoch end)", check=">=1")
+    keep_last: int = option(3, "how many step checkpoints to keep", check=">=1")
+    num_samples: int = option(64, "size of the fixed-noise sample grid", check=">=1")
+    quality: str = option("auto", "per-epoch quality measure that picks best.pt: fd (Fréchet "
+                          "distance in the features of a classifier trained on the dataset's "
+                          "labels, metrics.quality_evaluator), none, or auto (fd where the "
+                          "dataset has class labels: mnist, fashion-mnist, cifar10, svhn)",
+                          choices=QUALITY)
+    device: str = option("auto", "auto (cuda, then mps, then cpu), or a torch device name")
+    amp: bool = option(True, "bf16 autocast on CUDA (--no-amp to turn off)")
+    channels_last: bool = option(True, "channels-last (NHWC) memory format on CUDA and CPU, a "
+                                 "few % faster (--no-channels-last to turn off)")
+    preload: bool = option(True, "transform the dataset into memory once (--no-preload for "
+                           "large datasets)")
+    num_workers: int = option(0, "data loader worker processes (without --preload)",
+                              check=">=0")
+    progress: bool = option(True, "tqdm progress bar with ETA (--no-progress to turn off)")
+    sync_bn: bool = option(False, "SyncBatchNorm across processes under torchrun (CUDA only)")
+    threads: int | None = option(None, "CPU threads for PyTorch (torch.set_num_threads); "
+                                 "default: PyTorch's own (one per core). On a machine shared "
+                                 "with other jobs 1 can be faster", check=">=1")
+    compile: bool = option(False, "torch.compile the networks (inductor): compiles for a "
+                           "while first; on a CPU no faster (README, Benchmarks)")
 
     def validate(self) -> None:
+        """Check every option against its range; :class:`ConfigError` names the first bad one."""
         if (self.epochs is None) == (self.steps is None):
-            raise ValueError("give exactly one of epochs (--epochs) or steps (--steps)")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
-        if self.batch_size < 2:
-            raise ValueError("batch_size must be at least 2 (batch-norm needs a batch)")
-        if self.threads is not None and self.threads < 1:
-            raise ValueError(f"threads must be at least 1 (or None), got {self.threads}")
+            raise ConfigError("give exactly one of epochs (--epochs) or steps (--steps)")
+        for f in dataclasses.fields(self):
+            value, meta = getattr(self, f.name), f.metadata
+            if value is None:
+                continue
+            flag = "--" + f.name.replace("_", "-")
+            if meta.get("choices") and value not in meta["choices"]:
+                raise ConfigError(f"{f.name} ({flag}) must be one of "
+                                  f"{', '.join(map(str, meta['choices']))}, got {value!r}")
+            if meta.get("check"):
+                ok, what = CHECKS[meta["check"]]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
+                    raise ConfigError(f"{f.name} ({flag}) must be {what}, got {value!r}")
+        from .metrics import FD_DATASETS
+        if self.quality == "fd" and self.dataset not in FD_DATASETS:
+            raise ConfigError(f"quality (--quality) fd needs a dataset with class labels "
+                              f"({', '.join(FD_DATASETS)}), got --dataset {self.dataset}; use "
+                              "--quality none or auto")
+        if self.device != "auto":
+            try:
+                dev = torch.device(self.device)
+            except RuntimeError:
+                raise ConfigError(f"device (--device) must be auto or a torch device name such "
+                                  f"as cpu, cuda, cuda:1 or mps, got {self.device!r}") from None
+            if dev.type == "cuda" and not torch.cuda.is_available():
+                raise ConfigError(f"device (--device) {self.device!r}: no CUDA device on this "
+                                  "machine; use --device cpu or auto")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """A config from a checkpoint's or config.json's plain dict (extra keys ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# settings a resumed run must share with its checkpoint, and those it may change (applied to
+# the optimizers from the resume on, and recorded in config.json's history)
+MUST_MATCH = ("dataset", "image_size", "channels", "limit", "variant", "nz", "ngf", "ndf",
+              "z_dist", "batch_size", "seed", "schedule", "num_samples")
+OPTIMISER = ("lr", "beta1", "beta2")
 
 
 def pick_device(name: str = "auto") -> torch.device:
+    """``auto``: CUDA, then Apple's MPS, then the CPU; otherwise the named torch device."""
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():
@@ -100,6 +212,7 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def _seeded(*parts: int) -> torch.Generator:
+    """A CPU generator seeded by a tuple of integers (seed, epoch or step, stream id, ...)."""
     s = 0
     for p in parts:
         s = (s * 1_000_003 + int(p)) % (2**63 - 1)
@@ -107,70 +220,57 @@ def _seeded(*parts: int) -> torch.Generator:
 
 
 # ---------------------------------------------------------------- checkpoints
-def save_atomic(obj: dict, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def list_checkpoints(out: str | Path) -> list[Path]:
-    """Step checkpoints in ``out``, oldest first."""
+    """Step checkpoints ``ckpt-XXXXXXXX.pt`` in ``out``, oldest first."""
     return sorted(Path(out).glob("ckpt-*.pt"))
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; train first (dcgan train ...)")
-    try:
-        ck = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # truncated or not a checkpoint
-        raise RuntimeError(f"checkpoint {path} cannot be read ({err}); "
-                           "use an earlier ckpt-*.pt from the same folder") from err
+    """A training checkpoint, loaded safely (:func:`dcgan_lib.checkpoint.load`: tensors and
+    plain data only); :class:`CheckpointError` when it is not one of ours."""
+    ck = ckpt_mod.load(path, map_location)
     if not isinstance(ck, dict) or "G" not in ck or "config" not in ck:
-        raise RuntimeError(f"{path} is not a dcgan_lib checkpoint (no G / config inside)")
+        raise CheckpointError(f"{path} is not a dcgan_lib training checkpoint (no G / config "
+                              "inside)")
     return ck
 
 
 def build_models(cfg: TrainConfig, nc: int) -> tuple[Generator, Discriminator]:
-    G = Generator(cfg.image_size, cfg.nz, cfg.ngf, nc, cfg.variant)
+    """The generator and discriminator of a config (section 3, figure 1), ``nc`` channels."""
+    G = Generator(cfg.image_size, cfg.nz, cfg.ngf, nc, cfg.variant, z_dist=cfg.z_dist)
     D = Discriminator(cfg.image_size, cfg.ndf, nc, cfg.variant)
-    G.z_dist = cfg.z_dist or default_z_dist(cfg.variant)
     return G, D
 
 
-def load_generator(path: str | Path, device="cpu") -> Generator:
-    """Rebuild the generator of a checkpoint (for sampling and the later chapters)."""
-    ck = load_checkpoint(path)
-    cfg = TrainConfig(**ck["config"])
-    G, _ = build_models(cfg, ck["nc"])
-    G.load_state_dict(ck["G"])
-    return G.to(device)
-
-
 def load_models(path: str | Path, device="cpu") -> tuple[Generator, Discriminator, TrainConfig]:
+    """``(G, D, config)`` of a checkpoint written by :class:`Trainer`, on ``device``."""
     ck = load_checkpoint(path)
-    cfg = TrainConfig(**ck["config"])
+    cfg = TrainConfig.from_dict(ck["config"])
     G, D = build_models(cfg, ck["nc"])
     G.load_state_dict(ck["G"])
     D.load_state_dict(ck["D"])
     return G.to(device), D.to(device), cfg
 
 
+def load_generator(path: str | Path, device="cpu") -> Generator:
+    """The generator of a checkpoint (for sampling and the later chapters)."""
+    return load_models(path, device)[0]
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 # ---------------------------------------------------------------- the trainer
 class Trainer:
-    """Train a DCGAN per :class:`TrainConfig`; ``resume=True`` continues from ``cfg.out``.
+    """Train a DCGAN per :class:`TrainConfig` in the run folder ``cfg.out``.
 
-    ``evaluator(G) -> dict`` (optional) runs at every epoch end; its ``"fd"`` entry (lower is
-    better) picks ``best.pt``. Logs: ``log.jsonl`` (per step), ``epochs.jsonl`` (per epoch),
-    ``samples/step-XXXXXXXX.png`` (fixed noise).
+    ``resume=True`` continues from the newest readable checkpoint there (and raises
+    :class:`NothingToResumeError` when there is none); ``overwrite=True`` replaces a run
+    already in the folder, once everything else has been checked. ``evaluator(G) -> dict``
+    runs at every epoch end; its ``"fd"`` entry (lower is better) picks ``best.pt``. With no
+    evaluator, ``cfg.quality`` decides (:func:`dcgan_lib.metrics.quality_evaluator`). Logs:
+    ``log.jsonl`` (per step), ``epochs.jsonl`` (per epoch), ``samples/step-XXXXXXXX.png``.
     """
 
     def __init__(self, cfg: TrainConfig, dataset: Dataset | None = None,
@@ -181,27 +281,63 @@ class Trainer:
         self.out = Path(cfg.out)
         self.rank, self.world = dist_mod.rank_and_world()
         self.main = self.rank == 0
-        self.device = dist_mod.local_device(cfg.device) if self.world > 1 else pick_device(cfg.device)
+        if resume and not self.out.is_dir():
+            raise NothingToResumeError(f"cannot resume: {self.out} does not exist; start a new "
+                                       "run without --resume, or give the folder of the run "
+                                       "with --out")
+        created = not self.out.exists()
+        self.lock = RunLock(self.out)
+        if self.main:  # before anything reads or writes the folder
+            self.lock.acquire()
+            if self.lock.took_over:
+                self._say(f"took over the lock of {self.out} left by a run that is no longer "
+                          f"running (pid {self.lock.took_over.get('pid')})")
+        try:
+            self._setup(dataset)
+            self.history: list[dict] = [{"step": 0, "event": "start"}]
+            if resume:
+                self.resume()
+            else:
+                self._start_fresh(overwrite)
+        except BaseException:
+            self.lock.release()
+            if created and self.main:
+                for p in (self.out / ".lock", self.out):
+                    try:
+                        p.unlink() if p.is_file() else p.rmdir()
+                    except OSError:
+                        pass
+            raise
+
+    # -- set-up ------------------------------------------------------------------
+    def _setup(self, dataset: Dataset | None) -> None:
+        cfg = self.cfg
+        self.device = dist_mod.local_device(cfg.device) if self.world > 1 else \
+            pick_device(cfg.device)
         if cfg.threads is not None:  # for this process, from here on (data loading included)
             torch.set_num_threads(cfg.threads)
         torch.manual_seed(cfg.seed)
         random.seed(cfg.seed)
+        self._check_memory(0)  # the networks alone, before a dataset is even opened
         if dataset is None:
             dataset = data_mod.get_dataset(cfg.dataset, cfg.data_root, cfg.image_size,
                                            cfg.channels, "train", cfg.download, seed=cfg.seed)
+        if cfg.preload:  # and with the images it will hold in memory
+            self._check_memory(min(len(dataset), cfg.limit or len(dataset)))
         if cfg.preload:
             dataset = data_mod.preload(dataset, cfg.limit)
         elif cfg.limit is not None:
             dataset = torch.utils.data.Subset(dataset, range(min(cfg.limit, len(dataset))))
-        self.dataset = dataset
-        self.n = len(dataset)
+        self.dataset, self.n = dataset, len(dataset)
         if self.n < cfg.batch_size * self.world:
-            raise ValueError(f"dataset has {self.n} images, fewer than batch_size={cfg.batch_size}"
-                             f" x {self.world} processes")
+            raise ConfigError(f"batch_size (--batch-size) {cfg.batch_size}: the dataset has "
+                              f"{self.n} images, fewer than batch_size={cfg.batch_size} x "
+                              f"{self.world} processes; use a smaller --batch-size")
         x0 = dataset[0][0]
         self.nc = x0.shape[0]
         if x0.shape[-1] != cfg.image_size:
-            raise ValueError(f"dataset images are {tuple(x0.shape)}, expected size {cfg.image_size}")
+            raise ConfigError(f"dataset images are {tuple(x0.shape)}, expected size "
+                              f"{cfg.image_size}")
         self.steps_per_epoch = self.n // (cfg.batch_size * self.world)
         self.total_steps = cfg.steps if cfg.steps is not None else \
             int(math.ceil(cfg.epochs * self.steps_per_epoch))
@@ -229,34 +365,67 @@ class Trainer:
         self.on_device = isinstance(dataset, TensorDataset) and self.cuda
         if self.on_device:  # small datasets live on the GPU: no loader at all
             self.dataset = TensorDataset(*(t.to(self.device) for t in dataset.tensors))
-        if resume:
-            self.resume()
-        elif list_checkpoints(self.out) or (self.out / "best.pt").exists():
-            if not overwrite:
-                raise FileExistsError(
-                    f"{self.out} already holds checkpoints; pass resume=True (--resume) to "
-                    "continue that run, overwrite=True (--overwrite) to replace it, or pick "
-                    "another out folder (--out)")
-            for old in [*list_checkpoints(self.out), self.out / "best.pt"]:
-                old.unlink(missing_ok=True)
-            for old in (self.out / "samples").glob("step-*.png"):
-                old.unlink()
-            self._truncate_logs()
+        if self.evaluator is None and self.main:
+            from .metrics import quality_evaluator
+            self.evaluator = quality_evaluator(cfg)
 
-    # -- state -------------------------------------------------------------
+    def _check_memory(self, n: int) -> None:
+        """Refuse a run whose estimated memory (``models.estimate_train_memory``, with ``n``
+        images preloaded) exceeds what the machine has free."""
+        from .models import available_memory, estimate_train_memory
+        cfg = self.cfg
+        nc = cfg.channels or data_mod.DEFAULT_CHANNELS.get(cfg.dataset, 3)
+        need = estimate_train_memory(cfg.image_size, nc, cfg.nz, cfg.ngf, cfg.ndf,
+                                     cfg.batch_size, cfg.variant, dataset_images=n,
+                                     preload=cfg.preload)
+        if self.device.type == "cuda":
+            free, where = torch.cuda.mem_get_info(self.device)[0], f"free on {self.device}"
+        else:
+            free, where = available_memory(), "available on this machine"
+        if need > free:
+            raise ConfigError(
+                f"this run needs about {need / 2**30:.1f} GiB ({cfg.image_size}x{cfg.image_size}, "
+                f"batch {cfg.batch_size}, widths {cfg.ngf}/{cfg.ndf}"
+                + (f", {n} images preloaded" if n else "") + f"), {free / 2**30:.1f} GiB "
+                f"{where}; lower --batch-size, --image-size or --ngf/--ndf, or use --no-preload")
+
+    def _say(self, msg: str) -> None:
+        if self.main:
+            print(msg, file=sys.stderr, flush=True)
+
+    # -- the run folder ------------------------------------------------------------
+    def _run_files(self) -> list[Path]:
+        names = ("best.pt", "log.jsonl", "epochs.jsonl", "config.json")
+        return [*list_checkpoints(self.out), *(p for n in names if (p := self.out / n).exists())]
+
+    def _start_fresh(self, overwrite: bool) -> None:
+        old = self._run_files()
+        if not old:
+            return
+        if not overwrite:
+            raise FileExistsError(
+                f"{self.out} already holds a run ({', '.join(p.name for p in old[:4])}); pass "
+                "--resume (resume=True) to continue it, --overwrite (overwrite=True) to replace "
+                "it, or pick another --out")
+        if self.main:  # everything else is checked: now the old run may go
+            for p in [*old, *(self.out / "samples").glob("step-*.png")]:
+                p.unlink(missing_ok=True)
+
     def state(self) -> dict:
-        st = {
+        """Everything a resume needs, as tensors and plain Python data (safe to load)."""
+        return {
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "optG": self.optG.state_dict(), "optD": self.optD.state_dict(),
             "step": self.step, "epoch": self.step / self.steps_per_epoch,
             "best_fd": self.best_fd, "fixed_z": self.fixed_z, "nc": self.nc,
-            "config": asdict(self.cfg),
+            "config": asdict(self.cfg), "history": self.history,
             "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if self.cuda else None},
         }
-        return st
 
     def save(self, name: str | None = None) -> Path:
+        """Write a checkpoint (``ckpt-<step>.pt``, or ``name``) atomically; keep the last
+        ``keep_last`` step checkpoints."""
         path = self.out / (name or f"ckpt-{self.step:08d}.pt")
         if not self.main:
             return path
@@ -266,14 +435,16 @@ class Trainer:
                 old.unlink()
         return path
 
-    def resume(self) -> bool:
-        """Load the newest readable checkpoint in ``cfg.out``; False when there is none."""
-        cks = list_checkpoints(self.out)
-        for path in reversed(cks):
+    def resume(self) -> Path:
+        """Load the newest readable checkpoint in ``cfg.out``, skipping unreadable ones by
+        name; apply changed optimiser settings; cut the logs back to its step."""
+        skipped = []
+        for path in reversed(list_checkpoints(self.out)):
             try:
                 ck = load_checkpoint(path, map_location=self.device)
-            except RuntimeError as err:
-                warnings.warn(f"skipping unreadable checkpoint: {err}")
+            except CheckpointError as err:
+                warnings.warn(f"skipping unreadable checkpoint: {err}", stacklevel=2)
+                skipped.append(path.name)
                 continue
             self._check_compatible(ck["config"], path)
             self.G.load_state_dict(ck["G"])
@@ -283,34 +454,61 @@ class Trainer:
             self.step, self.best_fd = ck["step"], ck.get("best_fd", float("inf"))
             self.fixed_z = ck["fixed_z"].cpu()
             torch.set_rng_state(ck["rng"]["torch"].cpu())
-            random.setstate(ck["rng"]["python"])
+            random.setstate(_as_rng_state(ck["rng"]["python"]))
             if self.cuda and ck["rng"].get("cuda") is not None:
                 torch.cuda.set_rng_state_all([s.cpu() for s in ck["rng"]["cuda"]])
+            self.history = list(ck.get("history") or [{"step": 0, "event": "start"}])
+            self._apply_changes(ck["config"])
             self._truncate_logs()
-            return True
-        return False
+            note = f" (skipped unreadable: {', '.join(skipped)})" if skipped else ""
+            self._say(f"resuming {self.out} from {path.name} at step {self.step}{note}")
+            return path
+        found = [f"{p.name} (unreadable)" for p in list_checkpoints(self.out)]
+        if (self.out / "log.jsonl").exists():
+            found.append(f"log.jsonl ({len(read_jsonl(self.out / 'log.jsonl'))} steps)")
+        raise NothingToResumeError(
+            f"cannot resume {self.out}: no readable checkpoint (found: "
+            f"{', '.join(found) or 'no run files'}); restore a checkpoint into the folder, or "
+            "start again from step 0 with --overwrite instead of --resume")
+
+    def _check_compatible(self, saved: dict, path: Path) -> None:
+        now = asdict(self.cfg)
+        resolved = {"z_dist": lambda c: c.get("z_dist") or default_z_dist(c["variant"])}
+        for k in MUST_MATCH:
+            a = resolved[k](saved) if k in resolved else saved.get(k, now[k])
+            b = resolved[k](now) if k in resolved else now[k]
+            if a != b:
+                raise ConfigError(f"cannot resume from {path}: it was trained with {k}={a!r} but "
+                                  f"this run asks for {k}={b!r}; pass the same "
+                                  f"--{k.replace('_', '-')} or use a new --out folder")
+
+    def _apply_changes(self, saved: dict) -> None:
+        """Settings that differ from the checkpoint's: the optimiser's are applied to both
+        Adams from this step on; all are recorded in the history (config.json)."""
+        now = asdict(self.cfg)
+        changed = {k: [saved.get(k), now[k]] for k in now
+                   if k in saved and saved[k] != now[k] and k not in ("progress", "out")}
+        for opt in (self.optG, self.optD):
+            for group in opt.param_groups:
+                group["lr"] = self.cfg.lr
+                group["betas"] = (self.cfg.beta1, self.cfg.beta2)
+        self.history.append({"step": self.step, "event": "resume", "changed": changed})
+        applied = [f"{k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changed.items() if k in OPTIMISER]
+        if applied:
+            self._say(f"from step {self.step}: {', '.join(applied)} (recorded in config.json)")
 
     def _truncate_logs(self) -> None:
-        """Drop log records written after the checkpoint we resume from (no duplicates)."""
+        """Drop log records written after the checkpoint we resume from (no step twice)."""
         if not self.main:
             return
         for name in ("log.jsonl", "epochs.jsonl"):
             path = self.out / name
             if path.exists():
-                keep = [r for r in read_jsonl(path) if r["step"] <= self.step]
-                tmp = path.with_suffix(".tmp")
-                tmp.write_text("".join(json.dumps(r) + "\n" for r in keep))
-                os.replace(tmp, path)
+                write_jsonl(path, [r for r in read_jsonl(path) if r.get("step", 0) <= self.step])
 
-    def _check_compatible(self, saved: dict, path: Path) -> None:
-        keys = ("dataset", "image_size", "variant", "nz", "ngf", "ndf", "batch_size", "seed",
-                "schedule", "limit")
-        for k in keys:
-            if saved.get(k) != getattr(self.cfg, k):
-                raise ValueError(f"cannot resume from {path}: it was trained with {k}="
-                                 f"{saved.get(k)!r} but this run asks for {k}="
-                                 f"{getattr(self.cfg, k)!r}; pass the same --{k.replace('_', '-')}"
-                                 " or use a new --out folder")
+    def _write_config(self) -> None:
+        rec = {**asdict(self.cfg), "history": self.history}
+        write_bytes_atomic(self.out / "config.json", json.dumps(rec, indent=1).encode())
 
     # -- data ----------------------------------------------------------------
     def _batches(self, epoch: int, start: int):
@@ -337,7 +535,8 @@ class Trainer:
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda and self.cfg.amp)
 
     def train_step(self, real: torch.Tensor) -> dict:
-        """One update as set by ``cfg.schedule``; returns the logged numbers."""
+        """One update as set by ``cfg.schedule`` on ``real`` (B, C, H, W) in [-1, 1]; returns
+        the logged numbers: losses, D(x) and D(G(z)) before and after D's update."""
         real = real.to(self.device, non_blocking=True).contiguous(memory_format=self.mem_format)
         B = real.shape[0]
         z = sample_z(B, self.cfg.nz, self.G.z_dist,
@@ -390,6 +589,7 @@ class Trainer:
             return self.G(z.to(self.device)).float().cpu()
 
     def save_samples(self) -> Path:
+        """Write the fixed-noise grid to ``samples/step-XXXXXXXX.png``."""
         from torchvision.utils import save_image
         path = self.out / "samples" / f"step-{self.step:08d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -398,12 +598,47 @@ class Trainer:
         return path
 
     def fit(self, until_step: int | None = None) -> dict:
-        """Train to ``total_steps`` (or ``until_step``); returns the last epoch record."""
-        cfg = self.cfg
+        """Train to ``total_steps`` (or ``until_step``); returns the last epoch record.
+
+        SIGINT / SIGTERM (in the main thread) finish the current step, write a checkpoint and
+        raise :class:`TrainingInterrupted`; out of disk space raises :class:`DiskFullError`
+        naming the checkpoint kept. The run folder's lock is released on the way out.
+        """
         end = min(self.total_steps, until_step) if until_step is not None else self.total_steps
+        if self.main:
+            self.lock.acquire()
+        stop: dict = {}
+        handlers = self._catch_signals(stop)
+        try:
+            return self._loop(end, stop)
+        except DiskFullError as err:
+            kept = list_checkpoints(self.out)
+            err.kept = (f"the last good checkpoint {kept[-1]} is kept" if kept else
+                        "no checkpoint of this run was written yet")
+            raise
+        finally:
+            for sig, old in handlers.items():
+                signal.signal(sig, old)
+            self.lock.release()
+
+    def _catch_signals(self, stop: dict) -> dict:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def handler(signum, frame):
+            stop["signal"] = signum
+            signal.signal(signum, handlers[signum])  # a second one acts at once
+
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in handlers:
+            signal.signal(s, handler)
+        return handlers
+
+    def _loop(self, end: int, stop: dict) -> dict:
+        cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
         if self.main:
-            (self.out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
+            self._write_config()
         bar = None
         if cfg.progress and self.main:
             from tqdm import tqdm
@@ -411,15 +646,17 @@ class Trainer:
         last: dict = {}
         self.G.train()
         self.D.train()
-        with open(self.out / "log.jsonl", "a") if self.main else open(os.devnull, "w") as log:
+        log = JsonlWriter(self.out / "log.jsonl") if self.main else None
+        try:
             while self.step < end:
                 epoch, start = divmod(self.step, self.steps_per_epoch)
-                t0 = time.perf_counter()
+                t0, first = time.perf_counter(), self.step
                 for real in self._batches(epoch, start):
                     rec = self.train_step(real)
                     self.step += 1
                     rec = {"step": self.step, "epoch": epoch, **rec}
-                    log.write(json.dumps(rec) + "\n")
+                    if log is not None:
+                        log.write(rec)
                     if bar is not None:
                         bar.update(1)
                         bar.set_postfix({k: f"{v:.3f}" for k, v in rec.items()
@@ -429,37 +666,61 @@ class Trainer:
                                       or self.step == end):
                         self.save_samples()
                     if epoch_end:
-                        log.flush()
-                        last = self._end_epoch(epoch, time.perf_counter() - t0)
-                    if self.step % cfg.checkpoint_every == 0 or epoch_end or self.step == end:
-                        log.flush()
+                        last = self._end_epoch(epoch, self.step - first,
+                                               time.perf_counter() - t0)
+                    saved = self.step % cfg.checkpoint_every == 0 or epoch_end or self.step == end
+                    if saved:
                         self.save()
+                    if self._stopping(stop):
+                        path = None if saved else self.save()
+                        raise TrainingInterrupted(stop.get("signal", signal.SIGTERM), self.step,
+                                                  path or self.out / f"ckpt-{self.step:08d}.pt")
                     if self.step >= end:
                         break
-        if bar is not None:
-            bar.close()
+        finally:
+            if log is not None:
+                log.close()
+            if bar is not None:
+                bar.close()
         return last
 
-    def _end_epoch(self, epoch: int, seconds: float) -> dict:
+    def _stopping(self, stop: dict) -> bool:
+        """Whether a signal asked to stop; under torchrun every process agrees on it."""
+        if self.world == 1:
+            return bool(stop)
+        flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+        torch.distributed.all_reduce(flag)
+        return flag.item() > 0
+
+    def _end_epoch(self, epoch: int, steps: int, seconds: float) -> dict:
+        """The per-epoch record (``epochs.jsonl``): time, images/s of the steps this process
+        ran in the epoch (a resumed epoch counts only its own), quality, best.pt."""
         if not self.main:
             return {}
         rec = {"epoch": epoch + 1, "step": self.step, "seconds": round(seconds, 2),
-               "images_per_s": round(self.steps_per_epoch * self.cfg.batch_size * self.world
-                                     / seconds, 1)}
+               "images_per_s": round(steps * self.cfg.batch_size * self.world / seconds, 1)}
         if self.evaluator is not None:
             rec.update(self.evaluator(self.G))
             self.G.train()
+            rec.setdefault("quality", getattr(self.evaluator, "description", "fd"))
             if rec.get("fd", float("inf")) < self.best_fd:
                 self.best_fd = rec["fd"]
+                rec["best"] = True
                 self.save("best.pt")
-        with open(self.out / "epochs.jsonl", "a") as f:
-            f.write(json.dumps(rec) + "\n")
+        else:
+            rec["quality"] = "none (no measure for this dataset; best.pt is not written)"
+        with JsonlWriter(self.out / "epochs.jsonl") as f:
+            f.write(rec)
         return rec
 
+    def close(self) -> None:
+        """Release the run folder (also done at the end of :meth:`fit`)."""
+        self.lock.release()
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+
+def _as_rng_state(s):
+    """``random.setstate`` wants tuples; a checkpoint may give lists back."""
+    return tuple(_as_rng_state(x) for x in s) if isinstance(s, (list, tuple)) else s
 
 
 def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
@@ -471,8 +732,9 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
 
 
 def config_from_dict(d: dict) -> TrainConfig:
+    """A config from a dict whose keys must all be :class:`TrainConfig` fields."""
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = set(d) - names
     if unknown:
-        raise ValueError(f"unknown config keys: {sorted(unknown)}")
+        raise ConfigError(f"unknown config keys: {sorted(unknown)}")
     return TrainConfig(**d)

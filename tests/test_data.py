@@ -87,6 +87,91 @@ def test_imagefolder_missing_root(tmp_path):
         data.get_dataset("imagefolder", tmp_path / "absent")
 
 
+def _gradient16(path, w=64, h=48):
+    """Write a 16-bit grey PNG whose columns rise from 0 to 65535; return its values."""
+    a = np.linspace(0, 65535, w).round().astype(np.uint16)[None].repeat(h, 0)
+    Image.fromarray(a).save(path)
+    assert Image.open(path).mode.startswith("I")  # really read back as 16-bit
+    return a
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_16bit_png_is_scaled_by_its_bit_depth(tmp_path, channels):
+    (tmp_path / "data" / "grey").mkdir(parents=True)
+    a = _gradient16(tmp_path / "data" / "grey" / "g16.png")
+    ds = data.get_dataset("imagefolder", tmp_path / "data", image_size=48, channels=channels)
+    x, y = ds[0]
+    assert x.shape == (channels, 48, 48) and y == 0
+    row = x[:, 24]  # (channels, 48): the centre crop keeps columns 8..55 of 64
+    assert torch.all(row[:, 1:] >= row[:, :-1])  # tracks the gradient
+    expect = torch.tensor(a[0, 8:56] / 65535 * 2 - 1, dtype=torch.float32)
+    assert torch.allclose(row, expect.expand_as(row), atol=2 / 255 + 1e-6)
+    _gradient16(tmp_path / "square.png", 64, 64)
+    whole = data.image_transform(64, channels)(Image.open(tmp_path / "square.png"))
+    assert whole.min() == -1 and whole.max() == 1
+    assert (whole == 1).float().mean() < 0.05  # not the ~99 % white of clipping at 255
+
+
+def test_32bit_integer_images_to_8bit():
+    a = np.linspace(0, 65535, 32).round().astype(np.int32)[None].repeat(4, 0)
+    im = data.to_8bit(Image.fromarray(a))  # an "I" image with 16-bit values: 16-bit
+    assert im.mode == "L" and im.getextrema() == (0, 255)
+    wide = data.to_8bit(Image.fromarray((a.astype(np.int64) * 65535 - 2**31).astype(np.int32)))
+    v = np.asarray(wide)[0]
+    assert v[0] <= 1 and v[-1] >= 250 and np.all(np.diff(v.astype(int)) >= 0)
+    rgb = Image.new("RGB", (4, 4), (1, 2, 3))
+    assert data.to_8bit(rgb) is rgb
+
+
+def test_imagefolder_flat_folder_gets_label_0(tmp_path):
+    for i in range(3):
+        Image.new("L", (20, 20), i * 100).save(tmp_path / f"{i}.png")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".ipynb_checkpoints").mkdir()  # hidden folders are not labels
+    Image.new("L", (20, 20), 255).save(tmp_path / ".ipynb_checkpoints" / "x.png")
+    ds = data.get_dataset("imagefolder", tmp_path, image_size=16, channels=1)
+    assert len(ds) == 3 and [y for _, y in ds.samples] == [0, 0, 0]
+    assert [p for p, _ in ds.samples] == [str(tmp_path / f"{i}.png") for i in range(3)]
+    t = data.preload(ds)
+    assert torch.equal(data.to_uint8(t.tensors[0][:, 0, 0, 0]), torch.tensor([0, 100, 200],
+                                                                           dtype=torch.uint8))
+    assert t.tensors[1].tolist() == [0, 0, 0]
+
+
+def test_imagefolder_images_beside_class_folders_are_refused(tmp_path):
+    (tmp_path / "cats").mkdir()
+    Image.new("L", (20, 20)).save(tmp_path / "cats" / "a.png")
+    Image.new("L", (20, 20)).save(tmp_path / "stray.jpg")
+    with pytest.raises(ValueError) as err:
+        data.get_dataset("imagefolder", tmp_path)
+    msg = str(err.value)
+    assert str(tmp_path) in msg and "stray.jpg" in msg and "cats" in msg and "\n" not in msg
+    (tmp_path / "stray.jpg").unlink()  # class folders alone still work
+    assert data.get_dataset("imagefolder", tmp_path).classes == ["cats"]
+
+
+def test_imagefolder_without_images_says_what_to_do(tmp_path):
+    (tmp_path / "notes.txt").write_text("not an image")
+    with pytest.raises(FileNotFoundError) as err:
+        data.get_dataset("imagefolder", tmp_path)
+    assert str(tmp_path) in str(err.value) and "folder of images" in str(err.value)
+    (tmp_path / "empty-class").mkdir()
+    with pytest.raises(FileNotFoundError, match="no data found"):
+        data.get_dataset("imagefolder", tmp_path)
+
+
+def test_imagefolder_truncated_image_is_named(tmp_path):
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)).save(
+        tmp_path / "whole.png")
+    raw = (tmp_path / "whole.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(raw[:len(raw) // 2])
+    ds = data.get_dataset("imagefolder", tmp_path, image_size=32)
+    whole = [p for p, _ in ds.samples].index(str(tmp_path / "whole.png"))
+    assert ds[whole][0].shape == (3, 32, 32)
+    with pytest.raises(OSError, match="cut.png"):
+        data.preload(ds)
+
+
 def test_unknown_name_and_options():
     with pytest.raises(ValueError, match="unknown dataset 'cifar100'"):
         data.get_dataset("cifar100")

@@ -218,6 +218,28 @@ def test_planted_duplicates_and_their_evaluation():
     assert colour.images.shape == (5 + 12, 3, 16, 16)
 
 
+def test_sweep_rows_per_method_and_tolerance():
+    p = dedup.plant_duplicates(blobs(30, seed=8), 4, seed=0)
+    ae = dedup.DedupAutoencoder()
+    ae.mean.copy_(ae.prepare(p.images[:30]).mean(0))     # untrained, centred: codes vary
+    rows = dedup.sweep(p, {"exact": (dedup.exact_keys, [0]), "ae": (ae.keys, [0, 3])})
+    assert [(r["method"], r["t"]) for r in rows] == [("exact", 0), ("ae", 0), ("ae", 3)]
+    assert list(rows[0])[:10] == ["method", "t", "precision", "recall", "pair_fpr",
+                                  "false_share", "true_pairs", "false_pairs", "keys_per_s",
+                                  "checks"]
+    assert {f"recall_{k}" for k in dedup.KINDS} <= set(rows[0])
+    assert rows[0]["recall_copy"] == 1 and rows[0]["precision"] == 1     # byte copies only
+    assert rows[0]["keys_per_s"] > 0 and rows[0]["checks"] == 0
+    # each row is evaluate_groups of a fresh HashIndex(t) over the method's keys
+    keys = ae.keys(p.images)
+    for r in rows[1:]:
+        index = dedup.HashIndex(r["t"])
+        index.add(keys)
+        ref = dedup.evaluate_groups(index.labels(), p)
+        assert all(r[k] == v for k, v in ref.items()) and r["checks"] == index.comparisons
+    assert dedup.sweep(p, {}) == []
+
+
 def test_group_splits_counts_within_and_across():
     b = {"train": range(0, 10), "test": range(10, 15)}
     assert dedup.group_splits([[1, 2], [3, 11], [12, 13, 14], [4, 5, 12]], b) == \

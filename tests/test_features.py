@@ -196,13 +196,13 @@ def test_cnn_probe_learns_an_easy_task():
     assert res.test_mean < 20.0   # chance is 50%
 
 
-def test_match_channels():
+def test_repeat_grey():
     x = images(4, 1, 16)
-    x3 = features.match_channels(x, 3)
+    x3 = features.repeat_grey(x, 3)
     assert x3.shape == (4, 3, 16, 16) and torch.equal(x3[:, 2], x[:, 0])
-    assert features.match_channels(x3, 3) is x3
+    assert features.repeat_grey(x3, 3) is x3
     with pytest.raises(ValueError, match="3 channels"):
-        features.match_channels(x3, 1)
+        features.repeat_grey(x3, 1)
 
 
 def test_feature_probe_end_to_end_on_grey_images_for_colour_d():

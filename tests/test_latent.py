@@ -174,3 +174,61 @@ def test_analogy_outputs_of_identical_exemplars_is_the_exemplar(G):
     ref = latent.decode(G, z[:1], bn="eval")
     assert torch.allclose(out[0], ref[0], atol=1e-5)      # centre = the exemplar's image
     assert not torch.allclose(out[1], ref[0], atol=1e-3)  # neighbours differ
+
+
+def test_score_analogies_rows_outputs_and_pooling(G):
+    z = latent.seeded_z(G, 30, 0)
+    x = latent.decode(G, z)
+    ctx = latent.seeded_z(G, 32, 1)
+    light = lambda imgs: latent.brightness(imgs) > 0.5          # noqa: E731
+    always = lambda imgs: [True] * len(imgs)                     # noqa: E731
+    analogies = {"A": ([([0, 1, 2], [3, 4, 5], [6, 7, 8]), ([9, 10, 11], [12, 13, 14],
+                                                             [15, 16, 17])], light),
+                 "B": ([([18, 19, 20], [21, 22, 23], [24, 25, 26])], always)}
+    measures = {"m": lambda imgs: latent.brightness(imgs)}
+    rows, outputs = latent.score_analogies(G, z, x, analogies, measures, seed=5, context=ctx)
+    assert [r["analogy"] for r in rows] == ["A", "B", "all"]
+    assert list(rows[0]) == ["analogy", *latent.ANALOGY_OUTPUTS,
+                             *(f"m {k}" for k in latent.ANALOGY_OUTPUTS), "outputs (z, pixels)"]
+    # triple r is rendered with noise seed seed + r, exactly as analogy_sets does
+    for r, (a, b, c) in enumerate(analogies["A"][0]):
+        ref = latent.analogy_sets(G, z, x, a, b, c, seed=5 + r, context=ctx)
+        for k in latent.ANALOGY_OUTPUTS:
+            assert torch.equal(outputs["A"][r][k], ref[k])
+    shapes = {k: tuple(v.shape) for k, v in outputs["A"][0].items()}
+    assert shapes == {"z, 3 exemplars": (9, 1, 16, 16), "z, 1 exemplar": (9, 1, 16, 16),
+                      "pixels": (1, 1, 16, 16)}
+    assert rows[0]["outputs (z, pixels)"] == "18, 2" and rows[2]["outputs (z, pixels)"] == "27, 3"
+    for k in latent.ANALOGY_OUTPUTS:
+        imgs = torch.cat([o[k] for o in outputs["A"]])
+        assert rows[0][k] == latent.concept_rate(light(imgs))
+        assert rows[0][f"m {k}"] == pytest.approx(float(np.mean(latent.brightness(imgs))))
+        assert rows[1][k] == 1.0
+        n_a, n_b = len(imgs), len(outputs["B"][0][k])
+        pooled = (rows[0][k] * n_a + 1.0 * n_b) / (n_a + n_b)
+        assert rows[2][k] == pytest.approx(pooled)                # "all" pools the outputs
+    assert latent.score_analogies(G, z, x, {}) == ([], {})
+    with pytest.raises(ValueError, match="no exemplar triples"):
+        latent.score_analogies(G, z, x, {"C": ([], light)})
+
+
+def test_analogy_measures():
+    torch.manual_seed(0)
+    from dcgan_lib.models import Discriminator
+    D = Discriminator(16, 4, 1).eval()
+    imgs = torch.rand(5, 1, 16, 16) * 2 - 1
+    p = latent.p_real(D, imgs)
+    assert p.shape == (5,) and torch.allclose(p, torch.sigmoid(D(imgs)))
+    embed = lambda v: v.flatten(1)                                   # noqa: E731
+    ref = torch.rand(7, 256)
+    d = latent.nearest_distance(embed, ref, imgs, scale=2.0)
+    brute = torch.stack([min((i.flatten() - r).norm() for r in ref) for i in imgs]) / 2
+    assert torch.allclose(d, brute, atol=1e-4)
+
+    class Fixed(torch.nn.Module):                                    # always says class 3
+        def forward(self, v):
+            return torch.nn.functional.one_hot(torch.full((len(v),), 3), 10).float()
+    dark, light = -torch.ones(1, 1, 4, 4), torch.ones(1, 1, 4, 4)
+    both = torch.cat([dark, light])
+    assert latent.darker_of_class(Fixed(), 3, 0.5, both).tolist() == [True, False]
+    assert latent.darker_of_class(Fixed(), 2, 0.5, both).tolist() == [False, False]

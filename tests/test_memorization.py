@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 from torch.utils.data import TensorDataset
 
 from dcgan_lib import memorization as mem
@@ -28,18 +29,39 @@ def brute_force(q, r, k):
     return d.topk(k, dim=1, largest=False)
 
 
-def test_exact_copies_are_found_at_distance_zero(train):
+@pytest.mark.parametrize("chunk,query_chunk", [(128, 4096), (7, 1)])
+def test_exact_copies_are_found_at_distance_zero(train, chunk, query_chunk):
+    """An exact copy is the nearest neighbour, reported at distance 0 by the exact path (in
+    feature space the embedding of a copy computed in another batch differs by ~1e-7, so
+    floating-point distances alone would not give 0), whatever the batch split."""
     g = torch.Generator().manual_seed(1)
     copies = [5, 17, 123, 299]
     generated = torch.cat([train[copies], torch.rand(6, 1, 16, 16, generator=g) * 2 - 1])
-    d, i = mem.nearest_neighbours(generated, train, k=1, chunk=128)
+    kw = dict(chunk=chunk, query_chunk=query_chunk)
+    d, i = mem.nearest_neighbours(generated, train, k=1, **kw)
     assert d.shape == i.shape == (10, 1)
     assert i[:4, 0].tolist() == copies
     assert torch.all(d[:4] == 0)
     assert torch.all(d[4:] > 1)  # random images are far from every training image
     net = SmallClassifier(1, 10, image_size=16).eval()
-    d, i = mem.nearest_neighbours(generated, train, embed=net.features, chunk=128)
+    d, i = mem.nearest_neighbours(generated, train, embed=net.features, **kw)
     assert i[:4, 0].tolist() == copies and torch.all(d[:4] == 0)
+    assert torch.all(d[4:] > 0)
+
+
+def test_only_exact_copies_are_reported_exact(train):
+    """A copy off by one float32 step in one pixel is the nearest neighbour but not at 0;
+    a training image present twice is found twice at 0, in feature space too."""
+    near = train[[5]].clone()
+    near[0, 0, 3, 3] = torch.nextafter(near[0, 0, 3, 3], torch.tensor(2.0))
+    d, i = mem.nearest_neighbours(near, train, k=1)
+    assert i[0, 0] == 5 and 0 < d[0, 0] < 1e-6
+    twice = torch.cat([train, train[[5]]])
+    d, i = mem.nearest_neighbours(train[[5]], twice, k=2, chunk=100)
+    assert sorted(i[0].tolist()) == [5, 300] and torch.all(d == 0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(256, 3))
+    d, i = mem.nearest_neighbours(train[[5]], twice, k=2, embed=net, chunk=7, query_chunk=1)
+    assert sorted(i[0].tolist()) == [5, 300] and torch.all(d == 0)
 
 
 @pytest.mark.parametrize("k", [1, 3])

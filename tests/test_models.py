@@ -140,3 +140,157 @@ def test_a_training_step_changes_both_networks(variant):
     oG.zero_grad(); lg.backward(); oG.step()
     assert all(not torch.equal(a, b) for a, b in zip(g0, G.parameters()))
     assert all(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))
+
+
+@pytest.mark.parametrize("variant", ["paper", "torch"])
+def test_constructor_z_dist_is_what_sample_z_draws(variant):
+    for dist in ("uniform", "normal"):
+        G = Generator(16, 8, 4, 1, variant, z_dist=dist)
+        assert G.z_dist == dist
+        z = G.sample_z(2000, torch.Generator().manual_seed(0))
+        assert torch.equal(z, sample_z(2000, 8, dist, torch.Generator().manual_seed(0)))
+    assert Generator(16, 8, 4, 1, variant, z_dist=None).z_dist == \
+        ("uniform" if variant == "paper" else "normal")
+    with pytest.raises(ValueError, match="z_dist"):
+        Generator(16, 8, 4, 1, variant, z_dist="cauchy")
+    with pytest.raises(TypeError):   # keyword-only past variant
+        Generator(16, 8, 4, 1, variant, True)
+
+
+def test_z_dist_belongs_to_the_constructor_not_the_state_dict():
+    torch.manual_seed(0)
+    G = Generator(16, 8, 4, 1, "paper", z_dist="normal")
+    state = G.state_dict()
+    assert not any("z_dist" in k for k in state)          # checkpoints hold weights only
+    # a round trip into a generator built the same way samples the same z and images
+    G2 = Generator(16, 8, 4, 1, "paper", z_dist="normal")
+    G2.load_state_dict(state)
+    assert G2.z_dist == "normal"
+    z, z2 = (g.sample_z(4, torch.Generator().manual_seed(1)) for g in (G, G2))
+    assert torch.equal(z, z2)
+    assert torch.equal(G.eval()(z), G2.eval()(z2))
+    # loading weights never changes the distribution the target was built with
+    U = Generator(16, 8, 4, 1, "paper")
+    U.load_state_dict(state)
+    assert U.z_dist == "uniform" and U.sample_z(500).min() >= -1
+
+
+
+# ---------------------------------------------------------------- memory estimate (issue 13)
+from dcgan_lib import models as models_mod  # noqa: E402
+
+ONE_STEP = r"""
+import json, sys
+import torch
+from torch import nn
+from dcgan_lib.models import Discriminator, Generator
+
+def rss_and_peak():
+    with open("/proc/self/status") as f:
+        d = dict(line.split(":", 1) for line in f)
+    return int(d["VmRSS"].split()[0]) * 1024, int(d["VmHWM"].split()[0]) * 1024
+
+def step(size, nc, nz, width, batch):
+    # the trainer's same-batch step (train.Trainer.train_step), float32, channels-last
+    cl = torch.channels_last
+    G = Generator(size, nz, width, nc).to(memory_format=cl)
+    D = Discriminator(size, width, nc).to(memory_format=cl)
+    oG = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    oD = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    loss = nn.BCEWithLogitsLoss()
+    real = (torch.rand(batch, nc, size, size) * 2 - 1).contiguous(memory_format=cl)
+    fake = G(G.sample_z(batch))
+    oD.zero_grad(set_to_none=True)
+    loss(D(real), torch.ones(batch)).backward()
+    loss(D(fake.detach()), torch.zeros(batch)).backward()
+    oD.step()
+    D.requires_grad_(False)
+    lg = loss(D(fake), torch.ones(batch))
+    oG.zero_grad(set_to_none=True)
+    lg.backward()
+    oG.step()
+
+size, nc, nz, width, batch = map(int, sys.argv[1:])
+torch.set_num_threads(1)
+step(size, nc, nz, width, 2)        # warm-up: kernels, thread pool
+before, _ = rss_and_peak()
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")                    # the peak (VmHWM) starts again from here
+step(size, nc, nz, width, batch)
+print(json.dumps(rss_and_peak()[1] - before))
+"""
+
+
+def _can_reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def test_memory_estimate_grows_with_batch_image_size_width_and_data():
+    est = models_mod.estimate_train_memory
+    base = est(32, 3, 100, 16, 16, 32)
+    assert est(32, 3, 100, 16, 16, 64) > base and est(32, 3, 100, 16, 16, 16) < base
+    assert est(64, 3, 100, 16, 16, 32) > base and est(32, 3, 100, 32, 32, 32) > base
+    assert est(32, 3, 100, 16, 16, 32, variant="torch") > 0
+    n = 1000
+    assert est(32, 3, 100, 16, 16, 32, dataset_images=n) - base == n * 3 * 32 * 32 * 4
+    assert est(32, 3, 100, 16, 16, 32, dataset_images=n, preload=False) == base
+    # parameters alone, four copies of float32 (weights, gradients, two Adam moments)
+    params = count_parameters(Generator(32, 100, 16, 3)) + count_parameters(
+        Discriminator(32, 16, 3))
+    assert base > 16 * params
+
+
+def test_memory_estimate_refuses_bad_arguments_by_name():
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        models_mod.estimate_train_memory(32, 3, 100, 16, 16, 0)
+    with pytest.raises(ValueError, match="image_size must be a power of two"):
+        models_mod.estimate_train_memory(24, 3, 100, 16, 16, 8)
+    with pytest.raises(ValueError, match="ngf must be at least 1"):
+        models_mod.estimate_train_memory(32, 3, 100, 0, 16, 8)
+
+
+def test_memory_estimate_of_the_run_the_kernel_killed():
+    """``--image-size 1024`` (batch 128, width 64) was killed at 23.7 GB on a 24 GB machine."""
+    assert models_mod.estimate_train_memory(1024, 3, 100, 64, 64, 128) > 24 * 2**30
+    assert models_mod.estimate_train_memory(64, 3, 100, 64, 64, 128) < 2 * 2**30
+
+
+@pytest.mark.skipif(not _can_reset_peak_rss(), reason="needs Linux's /proc/self/clear_refs")
+def test_memory_estimate_is_near_the_measured_peak_of_one_training_step():
+    """The peak resident memory one real CPU step adds (measured in a fresh process after a
+    warm-up step, the peak reset just before) is within a factor 2 of the estimate. 64x64:
+    at smaller sizes memory freed by the warm-up and the imports hides much of the step."""
+    import json
+    import os
+    import subprocess
+    import sys
+    cfg = (64, 3, 100, 16, 64)  # size, channels, nz, width, batch
+    r = subprocess.run([sys.executable, "-c", ONE_STEP, *map(str, cfg)], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert r.returncode == 0, r.stderr
+    measured = json.loads(r.stdout)
+    size, nc, nz, width, batch = cfg
+    estimate = models_mod.estimate_train_memory(size, nc, nz, width, width, batch)
+    assert 0.5 < estimate / measured < 2, (estimate, measured)
+
+
+def test_available_memory_and_its_fallbacks(monkeypatch):
+    import sys
+    free = models_mod.available_memory()
+    assert isinstance(free, int) and 0 < free
+    with open("/proc/meminfo") as f:
+        total = int(next(line for line in f if line.startswith("MemTotal:")).split()[1]) * 1024
+    assert free <= total
+
+    def no_proc(*a, **k):
+        raise OSError("no /proc here")
+    monkeypatch.setattr(models_mod, "open", no_proc, raising=False)
+    psutil = pytest.importorskip("psutil")
+    assert 0 < models_mod.available_memory() <= psutil.virtual_memory().total
+    monkeypatch.setitem(sys.modules, "psutil", None)  # not installed
+    assert 0 < models_mod.available_memory() <= total

@@ -246,6 +246,19 @@ def test_lsun_check(tmp_path, monkeypatch):
     assert "download.py -c church_outdoor" in text and "church_outdoor_val_lmdb" in text
 
 
+def test_check_commands_exit_status_follows_the_problems(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "lmdb", sys)  # any module: "installed"
+    assert prepare.main(["check-lsun", str(tmp_path)]) == 1
+    for split in ("train", "val"):
+        (tmp_path / f"bedroom_{split}_lmdb").mkdir()
+        (tmp_path / f"bedroom_{split}_lmdb" / "data.mdb").write_bytes(b"")
+    assert prepare.main(["check-lsun", str(tmp_path)]) == 0
+    assert prepare.main(["check-celeba", str(tmp_path)]) == 1
+    write_celeba(tmp_path / "celeba", monkeypatch)
+    assert prepare.main(["check-celeba", str(tmp_path)]) == 0
+    assert "in place" in capsys.readouterr().out
+
+
 def test_check_prepared(fake_imagenet, tmp_path):
     out = tmp_path / "out"
     assert len(prepare.check_prepared(out, 8)) == 2
