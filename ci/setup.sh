@@ -20,4 +20,35 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+# The book's site (ci/build_site.py: Sphinx + myst-nb) and its browser test (Playwright driving
+# Debian's chromium; Playwright's own browser download is not used).
+.venv/bin/python -m pip install -q -e '.[site]' 2>&1 | grep -v "^WARNING: Location" || true
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing chromium from Debian (for tests/test_site.py)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium is missing and this is not root: tests/test_site.py's browser checks will skip." >&2
+    echo "       Run 'sudo apt-get install -y chromium'." >&2
+  fi
+fi
+.venv/bin/python -c "import myst_nb, sphinx_book_theme, playwright" || { echo "setup: site tools missing" >&2; exit 1; }
+
+# JupyterLab opens the book's .py chapters as notebooks (jupytext's viewer): merge the setting
+# shipped in ci/jupyterlab/ into this venv's LabConfig directory (never the user's home).
+.venv/bin/python - <<'PY'
+import json, os, pathlib, sys
+def merge(into, new):
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge(into[key], value)
+        else:
+            into[key] = value
+dst = pathlib.Path(sys.prefix, "etc", "jupyter", "labconfig", "default_setting_overrides.json")
+config = json.loads(dst.read_text()) if dst.exists() else {}
+merge(config, json.loads(pathlib.Path("ci/jupyterlab/default_setting_overrides.json").read_text()))
+dst.parent.mkdir(parents=True, exist_ok=True)
+dst.write_text(json.dumps(config, indent=2) + "\n")
+print("setup: JupyterLab opens .py chapters as notebooks (" + os.path.relpath(dst) + ")")
+PY
 .venv/bin/python -c "import dcgan_lib, torch, torchvision, papermill, nbval, jupytext; print('setup: ok, torch', torch.__version__, 'torchvision', torchvision.__version__)"

@@ -32,7 +32,7 @@ def _train_parser(sub) -> argparse.ArgumentParser:
         if f.default is not None:
             help_ += f" (default: {f.default})"
         # SUPPRESS: only the options given on the command line appear in the namespace
-        if isinstance(f.default, bool):
+        if "bool" in f.type:
             p.add_argument(flag, default=argparse.SUPPRESS,
                            action=argparse.BooleanOptionalAction, help=help_)
             continue

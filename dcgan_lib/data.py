@@ -52,7 +52,8 @@ HOW_TO_GET = {
 
 
 def default_data_root() -> Path:
-    """``$DCGAN_DATA`` or ``~/.cache/dcgan_lib/data``."""
+    """Where :func:`get_dataset` looks by default: ``$DCGAN_DATA`` or
+    ``~/.cache/dcgan_lib/data``."""
     return Path(os.environ.get("DCGAN_DATA", Path.home() / ".cache" / "dcgan_lib" / "data"))
 
 
@@ -83,6 +84,7 @@ class ConvertMode:
         self.mode = mode
 
     def __call__(self, im: Image.Image) -> Image.Image:
+        """``im`` in ``self.mode`` (8-bit grey or RGB)."""
         im = to_8bit(im)
         return im.convert(self.mode) if im.mode != self.mode else im
 
@@ -91,7 +93,9 @@ class ConvertMode:
 
 
 def image_transform(image_size: int, channels: int) -> transforms.Compose:
-    """Resize the shorter side, centre-crop, convert to grey/RGB, scale to [-1, 1]."""
+    """Section 4's only pre-processing: PIL image -> tensor (channels, image_size,
+    image_size) in [-1, 1]; the shorter side resized to ``image_size`` pixels (bilinear), a
+    centre crop, grey (``channels=1``) or RGB (3), and 0..255 mapped linearly to [-1, 1]."""
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
     mode = "L" if channels == 1 else "RGB"
@@ -105,19 +109,50 @@ def image_transform(image_size: int, channels: int) -> transforms.Compose:
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Map images in [-1, 1] back to uint8 [0, 255]."""
+    """Images in [-1, 1] (any shape) back to uint8 in [0, 255], rounded; the inverse of
+    section 4's scaling (:func:`image_transform`), clamped first."""
     return ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
 
 
-def _missing(name: str, path: Path, err: Exception | None = None) -> FileNotFoundError:
+class DatasetMissingError(FileNotFoundError):
+    """A dataset's files are not at the path given (or not usable there): the message names
+    the dataset and the path and says how to get the data (:data:`HOW_TO_GET`). A
+    ``FileNotFoundError``, so callers that catch that keep working."""
+
+
+def _missing(name: str, path: Path, err: Exception | None = None) -> DatasetMissingError:
+    """The :class:`DatasetMissingError` of dataset ``name`` at ``path``, quoting ``err``."""
     msg = f"{name}: no data found at {path}. To get it: {HOW_TO_GET.get(name, 'see the README')}."
     if err is not None:
         msg += f" ({type(err).__name__}: {err})"
-    return FileNotFoundError(msg)
+    return DatasetMissingError(msg)
+
+
+def _torchvision_dataset(name: str, root: Path, download: bool, **kw) -> Dataset:
+    """torchvision's reader of ``name`` (MNIST, Fashion-MNIST, CIFAR-10, SVHN, CelebA) at
+    ``root``, its missing or corrupt files raised as :class:`DatasetMissingError`.
+
+    torchvision has no exception class of its own for missing data: these constructors raise
+    a plain ``RuntimeError`` when, without ``download``, their files are absent or fail their
+    MD5 check ("Dataset not found or corrupted"), and, with ``download``, when a download
+    fails (a file failing its check; for CelebA, Google Drive refusing or ``gdown`` missing).
+    With the arguments passed here
+    they raise ``RuntimeError`` for nothing else (CelebA's other one, a ``target_transform``
+    without a ``target_type``, cannot happen), so every ``RuntimeError`` of the constructor
+    means the data is not usable at ``root``; the ``try`` holds the constructor call only, so
+    a ``RuntimeError`` of anything else (the transforms, a later read) is not caught here.
+    """
+    cls = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST,
+           "cifar10": datasets.CIFAR10, "svhn": datasets.SVHN, "celeba": datasets.CelebA}[name]
+    try:
+        return cls(root, download=download, **kw)
+    except RuntimeError as err:
+        raise _missing(name, root, err) from err
 
 
 def prepare_fashion_mnist(root: Path, source: Path = DEBIAN_FASHION_MNIST) -> bool:
-    """Decompress Debian's Fashion-MNIST ``.gz`` files into ``root/FashionMNIST/raw``.
+    """Decompress Debian's Fashion-MNIST ``.gz`` files into ``root/FashionMNIST/raw`` (the
+    book's stand-in for the paper's data sets on a CPU; see section 4).
 
     torchvision's MD5 check rejects Debian's re-compressed ``.gz`` files, but it reads the
     decompressed IDX files with ``download=False``. Returns True when the raw files are there.
@@ -151,6 +186,8 @@ class CheckedImageFolder(datasets.ImageFolder):
     """
 
     def find_classes(self, directory: str) -> tuple[list[str], dict[str, int]]:
+        """``(classes, {class: label})`` of ``directory``: its sub-folders, sorted, or
+        ``([""], {"": 0})`` for a plain folder of images; a folder with both is an error."""
         with os.scandir(directory) as it:
             entries = list(it)
         top = sorted(e.name for e in entries
@@ -167,6 +204,8 @@ class CheckedImageFolder(datasets.ImageFolder):
 
     def make_dataset(self, directory: str, class_to_idx: dict[str, int], *args, **kw
                      ) -> list[tuple[str, int]]:
+        """``(path, label)`` of every image: a plain folder's own images (label 0), or
+        torchvision's walk of the class sub-folders."""
         if class_to_idx == {"": 0}:  # a plain folder: its own images only, not sub-folders'
             return [(os.path.join(directory, n), 0) for n in sorted(os.listdir(directory))
                     if has_file_allowed_extension(n, IMG_EXTENSIONS)
@@ -300,6 +339,7 @@ class LMDBImages(Dataset):
             got[2].close()
 
     def key(self, index: int) -> bytes:
+        """The LMDB key (LSUN: the image id, bytes) of item ``index``."""
         return self._buf[self._offsets[index]:self._offsets[index + 1]]
 
     def __len__(self) -> int:
@@ -330,6 +370,10 @@ class LMDBImages(Dataset):
 class SyntheticShapes(Dataset):
     """Seeded toy images for the ``smoke`` profile: one bright disc or square on a dark,
     slightly noisy background, random position, size and colour. Label 0 = disc, 1 = square.
+
+    ``images``: (n, channels, image_size, image_size) float in [-1, 1], as section 4's
+    scaling gives; ``labels``: (n,) int64. Not a data set of the paper: it lets every chapter
+    run in seconds.
     """
 
     def __init__(self, n: int = 512, image_size: int = 32, channels: int = 1, seed: int = 0):
@@ -359,11 +403,15 @@ class SyntheticShapes(Dataset):
 def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
                 channels: int | None = None, split: str = "train", download: bool = False,
                 category: str = "bedroom", synthetic_size: int = 512, seed: int = 0) -> Dataset:
-    """Return dataset ``name`` (one of :data:`NAMES`) with images in [-1, 1].
+    """Return dataset ``name`` (one of :data:`NAMES`) with images in [-1, 1]: section 4's
+    data sets (LSUN, faces, ImageNet-1k) and those of section 5 (CIFAR-10, SVHN), items
+    ``(image (channels, image_size, image_size), label)``, pre-processed by
+    :func:`image_transform` only.
 
     ``split`` is ``train`` or ``test`` (``val`` for LSUN). ``channels`` defaults to 1 for MNIST
     and Fashion-MNIST and 3 otherwise; a grey image in a colour dataset is converted, and the
     other way round. ``download`` lets torchvision fetch what it can (never implicitly).
+    Missing data raises :class:`DatasetMissingError` naming the path and how to get it.
     """
     name = name.lower()
     if name not in NAMES:
@@ -380,20 +428,16 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
     tf = image_transform(image_size, channels)
     train = split == "train"
     try:
-        if name == "mnist":
-            return datasets.MNIST(root, train=train, transform=tf, download=download)
-        if name == "fashion-mnist":
-            if not download and not prepare_fashion_mnist(root):
-                raise _missing(name, root / "FashionMNIST" / "raw")
-            return datasets.FashionMNIST(root, train=train, transform=tf, download=download)
-        if name == "cifar10":
-            return datasets.CIFAR10(root, train=train, transform=tf, download=download)
+        if name == "fashion-mnist" and not download and not prepare_fashion_mnist(root):
+            raise _missing(name, root / "FashionMNIST" / "raw")
+        if name in ("mnist", "fashion-mnist", "cifar10"):
+            return _torchvision_dataset(name, root, download, train=train, transform=tf)
         if name == "svhn":
-            return datasets.SVHN(root, split="train" if train else "test", transform=tf,
-                                 download=download)
+            return _torchvision_dataset(name, root, download, transform=tf,
+                                        split="train" if train else "test")
         if name == "celeba":
-            return datasets.CelebA(root, split="train" if train else "test", target_type="attr",
-                                   transform=tf, download=download)
+            return _torchvision_dataset(name, root, download, transform=tf, target_type="attr",
+                                        split="train" if train else "test")
         if name == "lsun":
             if download:
                 raise ValueError("lsun: torchvision cannot download LSUN; " + HOW_TO_GET["lsun"])
@@ -409,21 +453,18 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
         if not root.is_dir():
             raise _missing(name, root)
         return CheckedImageFolder(str(root), transform=tf, loader=_pil_loader)
-    except FileNotFoundError as err:
-        if "To get it" in str(err):
-            raise
-        raise _missing(name, root, err) from err
-    except RuntimeError as err:  # torchvision: "Dataset not found or corrupted..."
-        if "not found" in str(err).lower() or "download" in str(err).lower():
-            raise _missing(name, root, err) from err
+    except DatasetMissingError:
         raise
+    except FileNotFoundError as err:  # a reader's own (ImageFolder with no images, ...)
+        raise _missing(name, root, err) from err
     except ImportError as err:  # LSUN without the lmdb package
         raise ImportError(f"{name}: {err}. {HOW_TO_GET.get(name, '')}") from err
 
 
 def preload(dataset: Dataset, limit: int | None = None, batch_size: int = 1024,
             num_workers: int = 0) -> TensorDataset:
-    """Transform a dataset once into a ``TensorDataset`` of (images, labels) in memory.
+    """Transform a dataset once into a ``TensorDataset`` of (images (N, C, H, W) float in
+    [-1, 1], labels (N,)) in memory, the first ``limit`` items (all when None).
 
     For the small datasets of the book (Fashion-MNIST, CIFAR-10, SVHN) this removes the
     per-image PIL work from every epoch; on a GPU the tensors can then live on the device.

@@ -178,10 +178,13 @@ class DedupAutoencoder(nn.Module):
         return np.packbits(self.codes(images, threshold).numpy(), axis=1)
 
     def save(self, path) -> None:
+        """Write the configuration and weights to ``path`` (a ``torch.save`` file that
+        :meth:`load` reads back with ``weights_only=True``)."""
         torch.save({"config": self.config, "state": self.state_dict()}, path)
 
     @classmethod
     def load(cls, path) -> "DedupAutoencoder":
+        """The autoencoder :meth:`save` wrote to ``path``, on the CPU, in eval mode."""
         ck = torch.load(path, map_location="cpu", weights_only=True)
         ae = cls(**ck["config"])
         ae.load_state_dict(ck["state"])
@@ -255,7 +258,7 @@ def code_usage(codes: torch.Tensor) -> dict:
 
 def exact_keys(images) -> list[bytes]:
     """SHA-1 of each image's stored uint8 bytes: byte-identical images, and only those, share
-    a key. Needs uint8 images."""
+    a key (20 bytes each). Needs uint8 images. A baseline for section 4.1.1's hashing."""
     x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
     if x.dtype != torch.uint8 or x.ndim < 2:
         raise ValueError(f"exact_keys: expected a batch of uint8 images (the stored bytes), got "
@@ -276,7 +279,8 @@ def _pil_images(images):
 
 def phash_keys(images, hash_size: int = 8) -> np.ndarray:
     """Perceptual hash (``imagehash.phash``: signs of the low-frequency DCT of a 32x32 grey
-    version) of each image, packed: (N, hash_size**2 / 8) uint8."""
+    version) of each image, packed: (N, hash_size**2 / 8) uint8. A baseline for section
+    4.1.1's hashing."""
     try:
         import imagehash
     except ImportError as err:
@@ -420,6 +424,11 @@ class HashIndex:
 
 @dataclass
 class HashStats:
+    """What one :func:`hash_stream` pass did (section 4.1.1's single pass over the data):
+    ``images`` hashed, ``seconds`` in all and ``key_seconds`` computing keys (wall clock),
+    ``groups`` and ``duplicates`` in the index, ``comparisons`` of candidate codes (the
+    Hamming-tolerance check), and ``extra`` numbers of the caller."""
+
     images: int = 0
     seconds: float = 0.0
     key_seconds: float = 0.0
@@ -430,6 +439,7 @@ class HashStats:
 
     @property
     def images_per_s(self) -> float:
+        """Throughput of the pass, images a second (wall clock)."""
         return self.images / max(self.seconds, 1e-9)
 
 
@@ -438,8 +448,9 @@ def hash_stream(batches: Iterable, key_fn: Callable, max_distance: int = 0,
                 verbose: bool = True) -> tuple[HashIndex, HashStats]:
     """Key every batch with ``key_fn`` and add it to a :class:`HashIndex`, one batch at a
     time (only keys are kept). A batch is an image array or an ``(images, labels)`` pair
-    (as a DataLoader gives).
-    Prints images/s. Returns the index and a :class:`HashStats`."""
+    (as a DataLoader gives): section 4.1.1's de-duplication in one pass with a hash table.
+    ``max_distance``: Hamming tolerance in bits (0: the paper's exact collision). Prints
+    images/s. Returns the index and a :class:`HashStats`."""
     index = index if index is not None else HashIndex(max_distance)
     st = HashStats()
     t0 = time.perf_counter()
@@ -491,7 +502,8 @@ def uint8_batches(source, batch_size: int = 1024, limit: int | None = None,
 
 
 def load_uint8(source, limit: int | None = None, batch_size: int = 1024) -> torch.Tensor:
-    """All of ``source`` (or its first ``limit`` images) as one uint8 tensor."""
+    """All of ``source`` (or its first ``limit`` images) as one uint8 tensor (N, C, H, W)
+    (see :func:`uint8_batches` for what ``source`` may be)."""
     return torch.cat(list(uint8_batches(source, batch_size, limit)))
 
 
@@ -542,8 +554,10 @@ class PlantedSet:
 
 def plant_duplicates(images, n_sources: int, kinds: Sequence[str] = KINDS,
                      seed: int = 0) -> PlantedSet:
-    """Append one copy of each ``kinds`` perturbation of the first ``n_sources`` of ``images``
-    (uint8, (N, H, W) grey or channels-last / channels-first colour) to all of them."""
+    """Append one copy of each ``kinds`` perturbation (:func:`perturb`) of the first
+    ``n_sources`` of ``images`` (uint8, (N, H, W) grey or channels-last / channels-first
+    colour) to all of them: a ground truth to measure section 4.1.1's hashing against
+    (:func:`evaluate_groups`)."""
     x = as_nchw(images)
     if x.dtype != torch.uint8:
         raise ValueError("plant_duplicates: expected uint8 images; use dcgan_lib.data.to_uint8")

@@ -1,5 +1,7 @@
 """Data-parallel training across processes and machines with PyTorch's own engine.
 
+Not in the paper (which trains on one GPU); it runs section 4's training on several.
+
 Launch any training with ``torchrun`` and the trainer runs under DistributedDataParallel:
 
     torchrun --nproc_per_node=4 -m dcgan_lib.cli train --dataset lsun --image-size 64 ...
@@ -19,7 +21,9 @@ from torch import nn
 
 
 def init_from_env() -> bool:
-    """Initialise the process group when launched by torchrun (``WORLD_SIZE`` > 1)."""
+    """Initialise the process group when launched by torchrun (``WORLD_SIZE`` > 1): NCCL
+    with this process's GPU (``LOCAL_RANK``) on CUDA, gloo on the CPU. Returns whether a
+    process group is running (False for a single process)."""
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return dist.is_initialized()
     backend = "nccl" if torch.cuda.is_available() else "gloo"
@@ -30,12 +34,15 @@ def init_from_env() -> bool:
 
 
 def rank_and_world() -> tuple[int, int]:
+    """``(rank, world size)`` of this process: ``(0, 1)`` without a process group."""
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
 
 def local_device(name: str = "auto") -> torch.device:
+    """The device ``name`` ("cpu", "cuda", "cuda:1"...); ``"auto"``: this process's GPU
+    (``cuda:$LOCAL_RANK``) when CUDA is available, else the CPU."""
     if name != "auto":
         return torch.device(name)
     if torch.cuda.is_available():
@@ -64,5 +71,6 @@ def no_sync(module: nn.Module):
 
 
 def barrier() -> None:
+    """Wait until every process reaches this point (no-op without a process group)."""
     if dist.is_available() and dist.is_initialized():
         dist.barrier()

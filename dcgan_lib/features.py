@@ -206,6 +206,7 @@ class ProbeResult:
 
     @property
     def test_mean(self) -> float:
+        """Mean test error over the label draws, percent (tables 1-2's figure)."""
         return float(np.mean(self.test_errors))
 
     @property

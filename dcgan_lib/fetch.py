@@ -75,6 +75,8 @@ class Report:
 
     @property
     def ready(self) -> bool:
+        """True when the data set can be read (:data:`READY`: present, downloaded,
+        extracted or converted)."""
         return self.status in READY
 
     def line(self) -> str:
@@ -521,6 +523,8 @@ def run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` as ``dcgan data ...`` and run it; returns the exit status of :func:`run`
+    (the ``dcgan`` command itself reaches the same code through :func:`add_parser`)."""
     ap = argparse.ArgumentParser(prog="dcgan")
     add_parser(ap.add_subparsers(dest="cmd", required=True))
     return run(ap.parse_args(argv))

@@ -104,8 +104,8 @@ class Response:
 @torch.no_grad()
 def max_responses(D: nn.Module, images: torch.Tensor, layer: int | None = None,
                   channels=range(6), k: int = 8, batch_size: int = 256) -> list[Response]:
-    """For each of ``channels`` of block ``layer`` (default: the last conv block), the ``k``
-    largest activations over all ``images`` and all spatial positions, at most one per image
+    """Figure 5's "maximal axis-aligned responses": for each of ``channels`` of block
+    ``layer`` (default: the last conv block), the ``k`` largest activations over all ``images`` and all spatial positions, at most one per image
     (its maximum), largest first. D runs in eval mode."""
     layer = last_conv_layer(D) if layer is None else layer
     channels = list(channels)
@@ -138,8 +138,8 @@ def max_responses(D: nn.Module, images: torch.Tensor, layer: int | None = None,
 def guided_backprop(D: nn.Module, images: torch.Tensor, responses: list[Response],
                     layer: int | None = None, leaky: str = "positive",
                     guide: bool = True) -> torch.Tensor:
-    """Guided-backpropagation map of each response's single activation with respect to its
-    input image; returns (len(responses), C, H, W). ``guide=False`` gives the plain gradient
+    """Figure 5's maps: the guided-backpropagation map of each response's single activation
+    with respect to its input image (``images`` (N, C, H, W) in [-1, 1]); returns (len(responses), C, H, W). ``guide=False`` gives the plain gradient
     (for comparison). D runs in eval mode, so the maps do not depend on the batch."""
     layer = last_conv_layer(D) if layer is None else layer
     if not responses:

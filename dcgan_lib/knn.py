@@ -21,7 +21,8 @@ import torch
 
 
 class StreamingNN:
-    """1-NN classifier for a fixed set of ``queries``, fitted chunk by chunk.
+    """1-NN classifier for a fixed set of ``queries`` (M, ...) (table 3's classifier, with
+    the real held-out images as queries), fitted chunk by chunk.
 
     ``partial_fit(x, y)`` adds labelled reference samples; ``predict()`` gives, for each query,
     the label of its nearest reference among all those added (the earliest one on an exact tie).
@@ -43,10 +44,14 @@ class StreamingNN:
 
     @property
     def dim(self) -> int:
+        """Values per query (C * H * W for images)."""
         return self.q.shape[1]
 
     @torch.no_grad()
     def partial_fit(self, x: torch.Tensor, y: torch.Tensor) -> "StreamingNN":
+        """Add reference samples ``x`` (N, ...) of :attr:`dim` values each, labels ``y``
+        (N,): every query keeps the nearest reference seen so far (Euclidean) and its label.
+        Returns ``self``."""
         x = x.reshape(len(x), -1)
         if x.shape[1] != self.dim:
             raise ValueError(f"reference samples have {x.shape[1]} values each but the queries "
@@ -66,18 +71,21 @@ class StreamingNN:
         return self
 
     def predict(self) -> torch.Tensor:
+        """Label of each query's nearest reference so far, shape (M,), on the CPU."""
         if self.n_seen == 0:
             raise RuntimeError("no reference samples yet: call partial_fit first")
         return self.label.cpu()
 
     def distances(self) -> torch.Tensor:
-        """Euclidean distance from each query to its nearest reference."""
+        """Euclidean distance from each query to its nearest reference, shape (M,), in the
+        units of the values (pixels in [-1, 1] for images), on the CPU."""
         return (self.best + self.q_sq).clamp_min(0).sqrt().cpu()
 
 
 def chunks(x: torch.Tensor, y: torch.Tensor, size: int = 4096
            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Stream an in-memory labelled set (e.g. the real training images) in chunks."""
+    """Stream an in-memory labelled set, images ``x`` (N, ...) and labels ``y`` (N,) (e.g.
+    table 3's real-data row: the real training images), in chunks of ``size``."""
     for i in range(0, len(x), size):
         yield x[i:i + size], y[i:i + size]
 

@@ -67,7 +67,8 @@ def population_bn(G: nn.Module, n: int = 2048, batch_size: int = 128, seed: int 
 @torch.no_grad()
 def decode(G: nn.Module, z: torch.Tensor, bn: str = "batch", batch_size: int = 512,
            context: torch.Tensor | None = None) -> torch.Tensor:
-    """Images ``G(z)`` on the CPU, in [-1, 1].
+    """Images ``G(z)`` (N, C, H, W) on the CPU, in [-1, 1], for z (N, nz) (the samples of
+    figures 4 and 7).
 
     ``bn="batch"``: batch statistics, as the authors sampled, in chunks of ``batch_size``; with
     ``context`` (random z) appended to every chunk so its statistics are those of ordinary
@@ -166,7 +167,8 @@ def _row_steps(x: torch.Tensor) -> np.ndarray:
 
 def smoothness(images: torch.Tensor, features: Callable[[torch.Tensor], torch.Tensor] | None = None
                ) -> dict:
-    """How smooth each row of a walk is. ``images`` (R, T, C, H, W): R rows of T images.
+    """How smooth each row of a walk is (section 6.1: smooth transitions, not sharp ones).
+    ``images`` (R, T, C, H, W): R rows of T images.
 
     Per row and per space (``pixel``; ``feature`` when ``features`` maps images (N, C, H, W) to
     vectors (N, D)): the T-1 step changes (root-mean-square difference between neighbours),
@@ -224,10 +226,13 @@ class MemorisingGenerator(nn.Module):
         self._dummy = nn.Parameter(torch.zeros(()), requires_grad=False)  # carries the device
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """For each z (N, nz), the memorised image (C, H, W) whose anchor is nearest
+        (Euclidean): (N, C, H, W)."""
         idx = torch.cdist(z.reshape(len(z), -1).float(), self.anchors).argmin(1)
         return self.images[idx]
 
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` latent vectors (n, nz) from ``z_dist``, on the CPU (as ``Generator``'s)."""
         from .models import sample_z
         return sample_z(n, self.nz, self.z_dist, generator)
 

@@ -182,6 +182,8 @@ class DistanceScore:
         self.device, self.chunk = device, chunk
 
     def __call__(self, G: nn.Module) -> dict:
+        """``{"nnd_<n>": score}`` for every ``n`` of ``ns``: :func:`nnd_score` of the first
+        ``n`` seeded samples of ``G``, in pixel units of [-1, 1] images."""
         fake = generate(G, max(self.ns), self.seed)
         return {f"nnd_{_label(n)}": nnd_score(fake[:n], self.real, chunk=self.chunk,
                                               device=self.device) for n in self.ns}
@@ -205,8 +207,8 @@ def combine_evaluators(*evaluators: Callable[[nn.Module], dict]) -> Callable[[nn
 
 
 def copy_statistics(generated_d: torch.Tensor, real_d: torch.Tensor, q: float = 0.01) -> dict:
-    """Compare nearest-training-image distances of generated samples with those of held-out
-    real images (both 1-d). ``closer_than_q`` is the fraction of generated samples nearer to
+    """Section 4.1's question measured: compare nearest-training-image distances of generated
+    samples with those of held-out real images (both 1-d, pixel or feature units). ``closer_than_q`` is the fraction of generated samples nearer to
     a training image than the ``q`` quantile of the held-out distances: about ``q`` for a
     model that copies nothing, near 1 for one that copies."""
     g = generated_d.double().flatten().numpy()

@@ -1,4 +1,5 @@
-"""Sample-quality measures that run offline.
+"""Sample-quality measures that run offline (for section 4's trained generators; the paper
+itself has no such number).
 
 The Fréchet distance between two Gaussians fitted to features (Heusel et al., 2017) is the
 standard FID when the features come from Inception-v3. Inception weights cannot be downloaded
@@ -29,7 +30,9 @@ from .checkpoint import save_atomic
 
 
 class SmallClassifier(nn.Module):
-    """A small CNN whose 128-d penultimate layer is the feature space of the Fréchet distance."""
+    """A small CNN whose 128-d penultimate layer is the feature space of the Fréchet distance:
+    images (N, channels, image_size, image_size) in [-1, 1] -> logits (N, classes). Not from
+    the paper (which predates FID): the book's offline stand-in for Inception-v3."""
 
     def __init__(self, channels: int = 1, classes: int = 10, width: int = 16,
                  image_size: int = 32):
@@ -45,14 +48,18 @@ class SmallClassifier(nn.Module):
         self.head = nn.Linear(128, classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 128-d features (N, 128) of images ``x`` (N, C, H, W) in [-1, 1]."""
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits (N, classes) of images ``x`` (N, C, H, W) in [-1, 1]."""
         return self.head(self.body(x))
 
 
 @torch.no_grad()
 def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1000) -> float:
+    """Fraction (0..1) of images ``x`` (N, C, H, W) that the classifier ``net`` (in eval
+    mode) labels as ``y`` (N,), in batches of ``batch_size``."""
     net.eval()
     hits = sum((net(x[i:i + batch_size]).argmax(1) == y[i:i + batch_size]).sum().item()
                for i in range(0, len(x), batch_size))
@@ -80,6 +87,7 @@ def feature_classifier(dataset: str, root: str | None = None, image_size: int = 
     seed and limit; the file is written atomically.
     """
     cache = Path(cache_dir) if cache_dir else data_mod.default_data_root().parent / "classifiers"
+    from .book import rel
     key = f"{dataset}-{image_size}px-c{channels}-e{epochs}-s{seed}-n{limit}.pt"
     path = cache / key
     if path.exists():
@@ -87,7 +95,7 @@ def feature_classifier(dataset: str, root: str | None = None, image_size: int = 
         net = SmallClassifier(ck["channels"], ck["classes"], image_size=image_size)
         net.load_state_dict(ck["state"])
         if verbose:
-            print(f"feature classifier: cached {path} (test accuracy {ck['test_acc']:.4f})")
+            print(f"feature classifier: cached {rel(path)} (test accuracy {ck['test_acc']:.4f})")
         return net.eval(), ck["test_acc"]
     t0 = time.perf_counter()
     tr = data_mod.preload(data_mod.get_dataset(dataset, root, image_size, channels, "train",
@@ -102,7 +110,7 @@ def feature_classifier(dataset: str, root: str | None = None, image_size: int = 
                  "test_acc": acc}, path)
     if verbose:
         print(f"feature classifier: trained on {len(x)} {dataset} images in "
-              f"{time.perf_counter() - t0:.0f}s, test accuracy {acc:.4f}, cached at {path}")
+              f"{time.perf_counter() - t0:.0f}s, test accuracy {acc:.4f}, cached at {rel(path)}")
     return net, acc
 
 
@@ -117,6 +125,8 @@ def extract(net: SmallClassifier, x: torch.Tensor, batch_size: int = 500) -> np.
 
 
 def gaussian_stats(feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean (D,) and covariance (D, D) of features (N, D): the Gaussian that the Fréchet
+    distance (Heusel et al., 2017, eq. 6) compares."""
     return feats.mean(0), np.cov(feats, rowvar=False)
 
 
@@ -162,6 +172,8 @@ class FrechetEvaluator:
         self.floor = frechet_distance(*gaussian_stats(extract(net, other_real[:n])), *self.ref)
 
     def __call__(self, G: nn.Module) -> dict:
+        """``{"fd": distance of n seeded samples of G, "fd_floor": the real-vs-real floor}``,
+        squared feature units (Heusel et al., 2017, eq. 6)."""
         fake = generate(G, self.n, self.seed)
         fd = frechet_distance(*gaussian_stats(extract(self.net, fake)), *self.ref)
         return {"fd": fd, "fd_floor": self.floor}
@@ -179,8 +191,9 @@ def quality_evaluator(cfg, n: int = 5000) -> FrechetEvaluator | None:
     the dataset's labels, cached), with the real-vs-real floor; its ``description`` says so in
     every ``epochs.jsonl`` record. ``none``, or ``auto`` elsewhere: no measure (None).
     """
-    if cfg.quality == "none" or (cfg.quality == "auto" and cfg.dataset not in FD_DATASETS):
-        return None
+    if cfg.quality == "none" or cfg.labels or (cfg.quality == "auto"
+                                               and cfg.dataset not in FD_DATASETS):
+        return None  # (a conditional GAN's samples are measured by table 3, chapter 10)
     if cfg.dataset not in FD_DATASETS:
         raise ValueError(f"quality (--quality) fd needs a dataset with class labels "
                          f"({', '.join(FD_DATASETS)}), got --dataset {cfg.dataset}; use "

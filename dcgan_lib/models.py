@@ -51,7 +51,8 @@ def default_z_dist(variant: str) -> str:
 
 def sample_z(n: int, nz: int, dist: str = "uniform", generator: torch.Generator | None = None,
              device: torch.device | str = "cpu") -> torch.Tensor:
-    """Draw ``n`` latent vectors: ``uniform`` in [-1, 1] (paper) or ``normal`` (N(0, 1))."""
+    """Draw ``n`` latent vectors, shape (n, nz), on ``device``: ``uniform`` in [-1, 1] (the
+    paper, section 3) or ``normal`` (N(0, 1), the PyTorch port), from ``generator``."""
     if dist == "uniform":
         z = torch.rand(n, nz, generator=generator) * 2 - 1
     elif dist == "normal":
@@ -62,11 +63,15 @@ def sample_z(n: int, nz: int, dist: str = "uniform", generator: torch.Generator 
 
 
 class Reshape(nn.Module):
+    """(N, ...) -> (N, *shape): the paper's reshape of the projected z into a 4x4 map
+    (figure 1)."""
+
     def __init__(self, *shape: int):
         super().__init__()
         self.shape = shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (N, ...) reshaped to (N, *shape)."""
         return x.reshape(x.shape[0], *self.shape)
 
 
@@ -122,12 +127,15 @@ class Generator(nn.Module):
         init_weights(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """Images (N, nc, image_size, image_size) in [-1, 1] (tanh) from z (N, nz) (or
+        (N, nz, 1, 1))."""
         x = z.reshape(z.shape[0], -1)
         for block in self.blocks:
             x = block(x)
         return x
 
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` latent vectors (n, nz) from this generator's ``z_dist``, on its device."""
         return sample_z(n, self.nz, self.z_dist, generator, next(self.parameters()).device)
 
 
@@ -174,6 +182,8 @@ class Discriminator(nn.Module):
         init_weights(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One logit per image, shape (N,), for images ``x`` (N, nc, image_size, image_size)
+        in [-1, 1]; sigmoid(logit) is D's probability that the image is real."""
         for block in self.blocks:
             x = block(x)
         return x.reshape(-1)
@@ -197,7 +207,8 @@ def init_weights(module: nn.Module) -> None:
 
 
 def block_names(model: nn.Module) -> list[str]:
-    """Names of the blocks, ``blocks.0`` ... ``blocks.N``, in forward order."""
+    """Names of the blocks, ``blocks.0`` ... ``blocks.N``, in forward order: the layers of
+    figure 1."""
     return [f"blocks.{i}" for i in range(len(model.blocks))]
 
 
@@ -228,11 +239,13 @@ def activations(model: nn.Module, layers: list[int] | None = None,
 
 
 def count_parameters(model: nn.Module) -> int:
+    """Number of parameters (weights, batch-norm gains and shifts) of ``model``."""
     return sum(p.numel() for p in model.parameters())
 
 
 def layer_table(model: nn.Module, input_shape: tuple[int, ...]) -> list[dict]:
-    """One row per block: name, first layer, output shape (per image) and parameter count."""
+    """Figure 1 as a table, one row per block: name, first layer, output shape (per image,
+    for inputs of ``input_shape`` without the batch dimension) and parameter count."""
     x = torch.zeros(2, *input_shape)
     was_training = model.training
     model.eval()

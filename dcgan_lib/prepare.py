@@ -297,6 +297,8 @@ class PreparedImages(Dataset):
 
     @property
     def images(self) -> np.ndarray:
+        """The split's images, (N, 3, size, size) uint8, memory-mapped (opened on first use,
+        in each process)."""
         if self._images is None:
             self._images = np.load(self.folder / "images.npy", mmap_mode="r")
         return self._images
@@ -336,12 +338,20 @@ def check_prepared(out: str | Path, size: int, splits: tuple[str, ...] = SPLITS)
     return problems
 
 
+def _printable(text: str) -> str:
+    """Instructions as printed (and published in the book): paths under the repository, the
+    data root or the home folder written without the machine's folders
+    (:func:`dcgan_lib.book.shorten_paths`)."""
+    from .book import shorten_paths
+    return shorten_paths(text)
+
+
 def imagenet_instructions(out: str | Path, size: int = 32) -> str:
     """How to prepare ImageNet-1k for the book, and what is missing under ``out`` now."""
     problems = check_prepared(out, size)
     state = "Everything the loader needs is in place." if not problems else \
         "Missing now:\n" + "\n".join(f"  - {p}" for p in problems)
-    return (
+    return _printable(
         "ImageNet-1k (ILSVRC2012) as min-resized centre crops:\n"
         "  1. Download the training and validation archives from image-net.org (an account is\n"
         "     needed) and extract them into <src>/train/<wnid>/*.JPEG and <src>/val/<wnid>/*.JPEG\n"
@@ -408,7 +418,7 @@ def celeba_manual_instructions(root: str | Path) -> str:
     problems = check_celeba(root)
     state = "Everything torchvision needs is in place." if not problems else \
         "Missing or wrong now:\n" + "\n".join(f"  - {p}" for p in problems)
-    return (
+    return _printable(
         "CelebA by hand (when `download=True` fails with a Google Drive quota error):\n"
         "  1. From the CelebA page (mmlab.ie.cuhk.edu.hk/projects/CelebA.html), 'Align&Cropped\n"
         "     Images' -> Img/img_align_celeba.zip, and from Anno/: list_attr_celeba.txt,\n"
@@ -448,7 +458,7 @@ def lsun_instructions(root: str | Path, category: str = "bedroom") -> str:
     problems = check_lsun(root, category)
     state = "Everything the LSUN reader needs is in place." if not problems else \
         "Missing now:\n" + "\n".join(f"  - {p}" for p in problems)
-    return (
+    return _printable(
         f"LSUN {category}s (torchvision cannot download LSUN):\n"
         "  1. Get the LSUN project's download script (github.com/fyu/lsun, download.py) and run\n"
         f"     `python download.py -c {category}`: it fetches {category}_train_lmdb.zip "
@@ -578,6 +588,8 @@ def image_files(folder: str | Path) -> list[Path]:
 
 # ---------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
+    """``python -m dcgan_lib.prepare imagenet|check-celeba|check-lsun|lmdb ...`` (see the
+    module docstring); returns the exit status."""
     ap = argparse.ArgumentParser(prog="python -m dcgan_lib.prepare", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)

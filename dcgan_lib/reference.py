@@ -185,6 +185,7 @@ def load_svhn_dcgan(path: str | Path | None = None) -> tuple[Generator, Discrimi
 
 
 def sha256(path: str | Path) -> str:
+    """SHA-256 of the file at ``path``, as hex (read in 1 MiB pieces)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -18,7 +18,10 @@ Pipeline here, for any generator and any object:
 3. :func:`fit_object_classifier`: scikit-learn ``LogisticRegression``; accuracy by
    cross-validation grouped by image. :func:`object_channels`: the maps with weight > 0.
 4. :func:`drop_channels`: a forward hook on that block zeroes those maps at every location.
-5. Measures: :func:`region_change` (how much the boxed or predicted object region changes
+5. Boxes in a batch run (:func:`window_boxes`): the user's, drawn earlier on this checkpoint's
+   samples (:func:`model_id`), else an automatic stand-in (:func:`bright_boxes`), labelled
+   :data:`STAND_IN` wherever it is used.
+6. Measures: :func:`region_change` (how much the boxed or predicted object region changes
    against the rest of the image), :func:`structure_change` (how much drawn structure, edge
    energy, survives there and elsewhere) and :func:`verdict` (a classifier's decisions before
    and after),
@@ -67,6 +70,9 @@ REQUIRED = ("model", "seed", "n_samples", "bn", "image_size", "samples")
 # ------------------------------------------------------------------ the box file
 @dataclass
 class Box:
+    """One object box on a generated sample (section 6.3.1's window boxes): pixels, ``x0``,
+    ``y0`` inclusive, ``x1``, ``y1`` exclusive, origin top-left; ``label`` optional."""
+
     x0: int
     y0: int
     x1: int
@@ -75,11 +81,17 @@ class Box:
 
     @property
     def area(self) -> int:
+        """Pixels inside the box."""
         return (self.x1 - self.x0) * (self.y1 - self.y0)
 
 
 @dataclass
 class BoxFile:
+    """A box file (format ``dcgan-boxes/1``, the module docstring): which generator
+    (``model``), which seeded samples (``seed``, ``n_samples``, ``image_size`` pixels, ``bn``
+    mode), the ``object`` boxed, and ``samples``: sample index -> its :class:`Box` list
+    (empty: looked at, no object). Section 6.3.1's 52 window boxes on 150 samples are one."""
+
     model: str
     seed: int
     n_samples: int
@@ -100,6 +112,7 @@ class BoxFile:
         return [i for i in self.indices if self.samples[i]]
 
     def n_boxes(self) -> int:
+        """Boxes over all samples."""
         return sum(len(b) for b in self.samples.values())
 
     def labels(self) -> dict[int, str]:
@@ -185,6 +198,7 @@ def validate(data: dict, source: str = "<box data>") -> BoxFile:
 
 
 def to_dict(bf: BoxFile) -> dict:
+    """``bf`` as the JSON object of the box-file format (the inverse of :func:`validate`)."""
     return {"format": FORMAT, "model": bf.model, "seed": bf.seed, "n_samples": bf.n_samples,
             "bn": bf.bn, "image_size": bf.image_size, "object": bf.object, "note": bf.note,
             "samples": [{"sample": i, "boxes": [{"box": [b.x0, b.y0, b.x1, b.y1],
@@ -444,6 +458,86 @@ def verdict(classify: Callable[[torch.Tensor], np.ndarray], before: torch.Tensor
             "confidence_after": float(pa[idx, cb].mean())}
 
 
+# ------------------------------------------------------------------ boxes for a batch run
+STAND_IN = "AUTOMATIC STAND-IN"
+STAND_IN_OBJECT = (f"bright region ({STAND_IN} for hand-drawn windows: the largest connected "
+                   "region of each sample's brightest pixels, surgery.bright_boxes)")
+
+
+def model_id(checkpoint: str | Path) -> str:
+    """The ``model`` field of a box file drawn on ``checkpoint``'s samples: its file name and
+    the start of its SHA-256, so boxes are never used with another model's samples."""
+    import hashlib
+    path = Path(checkpoint)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return f"{path.name} sha256:{h.hexdigest()[:16]}"
+
+
+def bright_boxes(images: torch.Tensor, quantile: float = 0.9, min_share: float = 0.01,
+                 max_share: float = 0.35, smooth: int | None = None) -> list[list[Box]]:
+    """The automatic stand-in for hand-drawn window boxes (section 6.3.1 drew them by hand):
+    per image (N, C, H, W) in [-1, 1], the bounding box of the largest 4-connected region of
+    pixels brighter than the image's ``quantile`` of brightness (mean over channels, averaged
+    over ``smooth`` x ``smooth`` pixels first, default H / 8, so that texture does not split a
+    region), kept when that region covers between ``min_share`` and ``max_share`` of the image
+    (else no box). The premise, a stand-in and no more: in bedroom photographs the window is
+    usually the brightest region (daylight)."""
+    from scipy import ndimage
+    out = []
+    for img in images:
+        lum = img.float().mean(0).numpy()
+        lum = ndimage.uniform_filter(lum, smooth or max(1, lum.shape[0] // 8), mode="nearest")
+        mask = lum > np.quantile(lum, quantile)
+        labels, n = ndimage.label(mask)
+        boxes = []
+        if n:
+            sizes = np.bincount(labels.ravel())[1:]
+            k = int(sizes.argmax()) + 1
+            share = sizes[k - 1] / lum.size
+            if min_share <= share <= max_share:
+                ys, xs = np.nonzero(labels == k)
+                boxes.append(Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1,
+                                 int(ys.max()) + 1))
+        out.append(boxes)
+    return out
+
+
+def window_boxes(G: nn.Module, checkpoint: str | Path, path: str | Path | None = None,
+                 explicit: bool = False, n_samples: int = 150, seed: int = 0
+                 ) -> tuple[BoxFile, str]:
+    """The window boxes of section 6.3.1 for ``G`` (loaded from ``checkpoint``) in a batch run:
+    ``(box file, how it was obtained)``.
+
+    * the box file at ``path`` when it exists and was drawn on this checkpoint's samples
+      (its ``model`` is :func:`model_id` of ``checkpoint``): the user's hand-drawn boxes;
+    * otherwise the automatic stand-in: :func:`bright_boxes` on ``n_samples`` seeded samples,
+      every one looked at, ``object`` saying :data:`STAND_IN`; the second value says why.
+
+    ``explicit`` (the user named ``path``): a missing file is an error instead."""
+    mid = model_id(checkpoint)
+    why = "no hand-drawn box file"
+    if path is not None and Path(path).is_file():
+        bf = load_boxes(path)
+        if bf.model == mid:
+            return bf, f"hand-drawn ({path})"
+        why = (f"{path} was drawn for model {bf.model!r}, not this checkpoint ({mid}): "
+               "ignored; draw them again for this model (docs/gpu-runner.md)")
+    elif explicit:
+        raise FileNotFoundError(f"full_boxes {path} does not exist; draw window boxes with "
+                                "surgery.BoxDrawer (docs/gpu-runner.md) or leave full_boxes "
+                                "empty for the automatic stand-in")
+    else:
+        why = f"no hand-drawn box file at {path}" if path else why
+    bf = BoxFile(mid, seed, n_samples, G.image_size, object=STAND_IN_OBJECT,
+                 note=f"{STAND_IN}, made by dcgan_lib.surgery.window_boxes ({why})")
+    _, images, _ = box_samples(G, bf)
+    bf.samples = dict(enumerate(bright_boxes(images)))
+    return bf, f"{STAND_IN} ({why})"
+
+
 # ------------------------------------------------------------------ drawing boxes
 class BoxDrawer:
     """Draw boxes on samples in JupyterLab with the mouse (matplotlib ``RectangleSelector``).
@@ -451,7 +545,8 @@ class BoxDrawer:
     Interactive use needs an interactive backend: ``%pip install ipympl`` once, then
     ``%matplotlib widget`` in the notebook::
 
-        G = ...; bf = surgery.BoxFile("my-model", seed=0, n_samples=150, image_size=64)
+        G = ...; bf = surgery.BoxFile(surgery.model_id(checkpoint), seed=0, n_samples=150,
+                                      image_size=64, object="window")
         z, images, _ = surgery.box_samples(G, bf)
         drawer = surgery.BoxDrawer(images, bf, label="window"); drawer.show()
         # drag a box around each object; keys: n next sample, p previous, u undo last box
@@ -484,21 +579,26 @@ class BoxDrawer:
         return b
 
     def undo(self, sample: int | None = None) -> None:
+        """Remove the last box of ``sample`` (default: the current one)."""
         s = self.current if sample is None else sample
         if self.bf.samples.get(s):
             self.bf.samples[s].pop()
 
     def goto(self, sample: int) -> None:
+        """Show ``sample`` (clipped to 0..n_samples-1) and mark it as looked at."""
         self.current = int(np.clip(sample, 0, self.bf.n_samples - 1))
         self.bf.samples.setdefault(self.current, [])
         if self.ax is not None:
             self._draw()
 
     def on_select(self, eclick, erelease) -> None:
+        """matplotlib ``RectangleSelector`` callback: add the dragged box to the current
+        sample."""
         self.add(self.current, eclick.xdata, eclick.ydata, erelease.xdata, erelease.ydata)
         self._draw()
 
     def on_key(self, event) -> None:
+        """Keys: ``n`` or ``e`` next sample, ``p`` previous, ``u`` undo the last box."""
         if event.key == "n" or event.key == "e":
             self.goto(self.current + 1)
         elif event.key == "p":

@@ -1,5 +1,10 @@
 """Adversarial training (paper section 4: Adam, lr 0.0002, beta1 0.5, batch 128).
 
+One step serves both of the paper's GANs: the unconditional DCGAN of sections 3-4 and the
+conditional DCGAN of appendix A.1, which is the same GAN with the class label fed to G and D
+(``TrainConfig(labels=True)``, models from :mod:`dcgan_lib.conditional`; ``arch="mlp"`` is
+the fully connected baseline of table 3).
+
 The default step is the one in the PyTorch examples: a D update on a real batch and on
 G(z), then a G update that reuses the same G(z) (non-saturating loss, ``-log D(G(z))``).
 ``schedule="alternating"`` is the authors' released schedule instead: each minibatch makes
@@ -101,13 +106,27 @@ class TrainConfig:
                                    "images")
     download: bool = option(False, "let torchvision download the dataset when it is missing")
     image_size: int = option(32, "image side in pixels, a power of two >= 16 (the paper: 64 "
-                             "for LSUN and faces, 32 for ImageNet)", check="pow2")
+                             "for LSUN and faces, 32 for ImageNet); with --labels a multiple "
+                             "of 4 >= 8 (28 for MNIST)")
     channels: int | None = option(None, "1 (grey) or 3 (colour); default: the dataset's own",
                                   choices=(1, 3))
     limit: int | None = option(None, "use only the first N training images", check=">=1")
     variant: str = option("paper", "paper: the authors' code (5x5 kernels, per-unit BN "
                           "projection, uniform z); torch: the PyTorch port (4x4 kernels, "
                           "transposed-conv projection, normal z)", choices=("paper", "torch"))
+    labels: bool = option(False, "condition G and D on the class label: appendix A.1's "
+                          "conditional DCGAN (the label is appended to every layer's input)")
+    arch: str = option("dcgan", "with --labels: dcgan (the authors' conditional MNIST DCGAN) "
+                       "or mlp (table 3's fully connected GAN baseline)",
+                       choices=("dcgan", "mlp"))
+    nfc: int = option(1024, "with --labels: units of the fully connected layers (authors: "
+                      "1024)", check=">=1")
+    bn_affine: bool | None = option(None, "batch-norm with scale and bias (--bn-affine) or "
+                                    "without (--no-bn-affine); default: the paper's, with "
+                                    "them, except with --labels (appendix A.1 drops them)")
+    output: str = option("tanh", "with --labels: G's output layer, tanh (images in [-1, 1]) or "
+                         "sigmoid (the authors' MNIST code, mapped to [-1, 1])",
+                         choices=("tanh", "sigmoid"))
     nz: int = option(100, "size of z (paper: 100)", check=">=1")
     ngf: int = option(64, "generator width: channels of its last hidden layer (doubling "
                       "towards z)", check=">=1")
@@ -119,6 +138,11 @@ class TrainConfig:
     lr: float = option(2e-4, "Adam learning rate (paper: 0.0002)", check=">0")
     beta1: float = option(0.5, "Adam beta1 (paper: 0.5)", check="[0,1)")
     beta2: float = option(0.999, "Adam beta2 (0.999)", check="[0,1)")
+    weight_decay: float = option(0.0, "L2 weight decay added to the gradient (the authors' "
+                                 "MNIST code: 2.5e-5)", check=">=0")
+    decay_epochs: float = option(0.0, "the learning rate falls linearly to 0 over the last "
+                                 "decay_epochs epochs (the authors' MNIST code: 100 of 200)",
+                                 check=">=0")
     schedule: str = option("same-batch", "same-batch: D then G on one batch (PyTorch "
                            "examples); alternating: one minibatch for G, the next for D (the "
                            "authors' code)", choices=SCHEDULES)
@@ -159,6 +183,19 @@ class TrainConfig:
         """Check every option against its range; :class:`ConfigError` names the first bad one."""
         if (self.epochs is None) == (self.steps is None):
             raise ConfigError("give exactly one of epochs (--epochs) or steps (--steps)")
+        size = self.image_size
+        if isinstance(size, bool) or not isinstance(size, int) or not (
+                (size >= 8 and size % 4 == 0) if self.labels else CHECKS["pow2"][0](size)):
+            what = "a multiple of 4 >= 8 (with --labels)" if self.labels else CHECKS["pow2"][1]
+            raise ConfigError(f"image_size (--image-size) must be {what}, got {size!r}")
+        if self.arch == "mlp" and not self.labels:
+            raise ConfigError("arch (--arch) mlp is table 3's conditional baseline: add --labels")
+        if self.labels and self.quality == "fd":
+            raise ConfigError("quality (--quality) fd measures unconditional samples; with "
+                              "--labels use --quality none (chapter 10 measures table 3)")
+        if self.decay_epochs and self.epochs is not None and self.decay_epochs > self.epochs:
+            raise ConfigError(f"decay_epochs (--decay-epochs) must be at most epochs "
+                              f"({self.epochs}), got {self.decay_epochs}")
         for f in dataclasses.fields(self):
             value, meta = getattr(self, f.name), f.metadata
             if value is None:
@@ -195,9 +232,10 @@ class TrainConfig:
 
 # settings a resumed run must share with its checkpoint, and those it may change (applied to
 # the optimizers from the resume on, and recorded in config.json's history)
-MUST_MATCH = ("dataset", "image_size", "channels", "limit", "variant", "nz", "ngf", "ndf",
-              "z_dist", "batch_size", "seed", "schedule", "num_samples")
-OPTIMISER = ("lr", "beta1", "beta2")
+MUST_MATCH = ("dataset", "image_size", "channels", "limit", "variant", "labels", "arch", "nfc",
+              "bn_affine", "output", "nz", "ngf", "ndf", "z_dist", "batch_size", "seed",
+              "schedule", "num_samples")
+OPTIMISER = ("lr", "beta1", "beta2", "weight_decay", "decay_epochs")
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -235,18 +273,40 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     return ck
 
 
-def build_models(cfg: TrainConfig, nc: int) -> tuple[Generator, Discriminator]:
-    """The generator and discriminator of a config (section 3, figure 1), ``nc`` channels."""
-    G = Generator(cfg.image_size, cfg.nz, cfg.ngf, nc, cfg.variant, z_dist=cfg.z_dist)
-    D = Discriminator(cfg.image_size, cfg.ndf, nc, cfg.variant)
-    return G, D
+def build_models(cfg: TrainConfig, nc: int, ny: int = 0) -> tuple[nn.Module, nn.Module]:
+    """The generator and discriminator of a config, ``nc`` channels: the DCGAN of section 3
+    (figure 1), or with ``cfg.labels`` the conditional models of appendix A.1 for ``ny``
+    classes (:mod:`dcgan_lib.conditional`)."""
+    affine = (not cfg.labels) if cfg.bn_affine is None else cfg.bn_affine
+    if not cfg.labels:
+        G = Generator(cfg.image_size, cfg.nz, cfg.ngf, nc, cfg.variant, z_dist=cfg.z_dist,
+                      bn_affine=affine)
+        return G, Discriminator(cfg.image_size, cfg.ndf, nc, cfg.variant, bn_affine=affine)
+    from . import conditional as cond
+    if ny < 2:
+        raise ConfigError(f"labels (--labels) needs a dataset with at least 2 classes, got {ny}")
+    common = dict(nc=nc, image_size=cfg.image_size, bn_affine=affine)
+    if cfg.arch == "mlp":
+        return (cond.MLPCondGenerator(cfg.nz, ny, cfg.nfc, output=cfg.output, **common),
+                cond.MLPCondDiscriminator(ny, cfg.nfc, **common))
+    return (cond.CondGenerator(cfg.nz, ny, cfg.ngf, cfg.nfc, output=cfg.output, **common),
+            cond.CondDiscriminator(ny, cfg.ndf, cfg.nfc, **common))
+
+
+def lr_at(cfg: TrainConfig, epoch: int, epochs: float) -> float:
+    """Learning rate of (0-based) ``epoch`` of a run of ``epochs``: constant, then linear to
+    zero over the last ``decay_epochs`` (the authors' MNIST code: 100 + 100 epochs, so epoch
+    199 runs at lr / 100)."""
+    if not cfg.decay_epochs:
+        return cfg.lr
+    return cfg.lr * min(1.0, max(0.0, (epochs - epoch) / cfg.decay_epochs))
 
 
 def load_models(path: str | Path, device="cpu") -> tuple[Generator, Discriminator, TrainConfig]:
     """``(G, D, config)`` of a checkpoint written by :class:`Trainer`, on ``device``."""
     ck = load_checkpoint(path)
     cfg = TrainConfig.from_dict(ck["config"])
-    G, D = build_models(cfg, ck["nc"])
+    G, D = build_models(cfg, ck["nc"], ck.get("ny", 0))
     G.load_state_dict(ck["G"])
     D.load_state_dict(ck["D"])
     return G.to(device), D.to(device), cfg
@@ -299,6 +359,7 @@ class Trainer:
                 self.resume()
             else:
                 self._start_fresh(overwrite)
+            self.start_step = self.step
         except BaseException:
             self.lock.release()
             if created and self.main:
@@ -335,13 +396,14 @@ class Trainer:
                               f"{self.world} processes; use a smaller --batch-size")
         x0 = dataset[0][0]
         self.nc = x0.shape[0]
+        self.ny = _num_classes(dataset) if cfg.labels else 0
         if x0.shape[-1] != cfg.image_size:
             raise ConfigError(f"dataset images are {tuple(x0.shape)}, expected size "
                               f"{cfg.image_size}")
         self.steps_per_epoch = self.n // (cfg.batch_size * self.world)
         self.total_steps = cfg.steps if cfg.steps is not None else \
             int(math.ceil(cfg.epochs * self.steps_per_epoch))
-        self.G, self.D = build_models(cfg, self.nc)
+        self.G, self.D = build_models(cfg, self.nc, self.ny)
         self.cuda = self.device.type == "cuda"
         # channels-last (NHWC): faster convolutions with cuDNN and with oneDNN on a CPU (measured
         # by benchmarks/run.py --variants); MPS is left as it is
@@ -357,14 +419,19 @@ class Trainer:
         if cfg.compile:  # the step's calls only; checkpoints keep the plain modules' weights
             self.G_step, self.D_step = torch.compile(self.G_step), torch.compile(self.D_step)
         betas = (cfg.beta1, cfg.beta2)
-        self.optG = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
-        self.optD = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        opt = dict(lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+        self.optG = torch.optim.Adam(self.G.parameters(), **opt)
+        self.optD = torch.optim.Adam(self.D.parameters(), **opt)
         self.loss = nn.BCEWithLogitsLoss()
         self.fixed_z = sample_z(cfg.num_samples, cfg.nz, self.G.z_dist, _seeded(cfg.seed, 7))
+        # the fixed grid's labels: sample i shows class i % ny (row by row for ny columns)
+        self.fixed_y = torch.arange(cfg.num_samples) % self.ny if cfg.labels else None
         self.step, self.best_fd = 0, float("inf")
         self.on_device = isinstance(dataset, TensorDataset) and self.cuda
         if self.on_device:  # small datasets live on the GPU: no loader at all
             self.dataset = TensorDataset(*(t.to(self.device) for t in dataset.tensors))
+        self.epochs_total = cfg.epochs if cfg.epochs is not None else \
+            self.total_steps / self.steps_per_epoch
         if self.evaluator is None and self.main:
             from .metrics import quality_evaluator
             self.evaluator = quality_evaluator(cfg)
@@ -375,7 +442,8 @@ class Trainer:
         from .models import available_memory, estimate_train_memory
         cfg = self.cfg
         nc = cfg.channels or data_mod.DEFAULT_CHANNELS.get(cfg.dataset, 3)
-        need = estimate_train_memory(cfg.image_size, nc, cfg.nz, cfg.ngf, cfg.ndf,
+        size = max(16, 1 << (cfg.image_size - 1).bit_length())  # the DCGAN at the next 2^k
+        need = estimate_train_memory(size, nc, cfg.nz, cfg.ngf, cfg.ndf,
                                      cfg.batch_size, cfg.variant, dataset_images=n,
                                      preload=cfg.preload)
         if self.device.type == "cuda":
@@ -417,7 +485,7 @@ class Trainer:
             "G": self.G.state_dict(), "D": self.D.state_dict(),
             "optG": self.optG.state_dict(), "optD": self.optD.state_dict(),
             "step": self.step, "epoch": self.step / self.steps_per_epoch,
-            "best_fd": self.best_fd, "fixed_z": self.fixed_z, "nc": self.nc,
+            "best_fd": self.best_fd, "fixed_z": self.fixed_z, "nc": self.nc, "ny": self.ny,
             "config": asdict(self.cfg), "history": self.history,
             "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if self.cuda else None},
@@ -492,6 +560,7 @@ class Trainer:
             for group in opt.param_groups:
                 group["lr"] = self.cfg.lr
                 group["betas"] = (self.cfg.beta1, self.cfg.beta2)
+                group["weight_decay"] = self.cfg.weight_decay
         self.history.append({"step": self.step, "event": "resume", "changed": changed})
         applied = [f"{k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changed.items() if k in OPTIMISER]
         if applied:
@@ -512,33 +581,40 @@ class Trainer:
 
     # -- data ----------------------------------------------------------------
     def _batches(self, epoch: int, start: int):
-        """Minibatches ``start..`` of ``epoch``, in the order fixed by (seed, epoch)."""
+        """Minibatches ``(x, y)`` ``start..`` of ``epoch``, in the order fixed by (seed, epoch);
+        ``y`` (the labels) is None unless ``cfg.labels``."""
         B = self.cfg.batch_size
         perm = torch.randperm(self.n, generator=_seeded(self.cfg.seed, epoch, 1))
         # process r of w takes minibatches r, r + w, r + 2w, ... of the epoch's permutation
         perm = perm[: self.steps_per_epoch * B * self.world].reshape(-1, self.world, B)
         perm = perm[start:, self.rank].reshape(-1)
+        labels = self.cfg.labels
         if isinstance(self.dataset, TensorDataset):
-            x = self.dataset.tensors[0]
+            x, y = self.dataset.tensors[0], self.dataset.tensors[-1]
             for i in range(0, len(perm), B):
                 idx = perm[i:i + B].to(x.device)
-                yield x[idx]
+                yield x[idx], (y[idx] if labels else None)
         else:
             loader = DataLoader(self.dataset, batch_size=B, sampler=perm.tolist(),
                                 num_workers=self.cfg.num_workers, pin_memory=self.cuda,
                                 drop_last=True, persistent_workers=False)
-            for x, _ in loader:
-                yield x
+            for x, y in loader:
+                yield x, (y if labels else None)
 
     # -- one update ------------------------------------------------------------
     def _autocast(self):
         return torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.cuda and self.cfg.amp)
 
-    def train_step(self, real: torch.Tensor) -> dict:
-        """One update as set by ``cfg.schedule`` on ``real`` (B, C, H, W) in [-1, 1]; returns
-        the logged numbers: losses, D(x) and D(G(z)) before and after D's update."""
+    def train_step(self, real: torch.Tensor, y: torch.Tensor | None = None) -> dict:
+        """One update as set by ``cfg.schedule`` on ``real`` (B, C, H, W) in [-1, 1], with
+        their labels ``y`` (B,) for a conditional GAN (both G and D see them; G draws the same
+        labels as the real batch); returns the logged numbers: losses, D(x) and D(G(z)) before
+        and after D's update."""
         real = real.to(self.device, non_blocking=True).contiguous(memory_format=self.mem_format)
         B = real.shape[0]
+        if self.cfg.labels and y is None:
+            raise ValueError("this GAN is conditional (labels=True): pass the batch's labels")
+        cond = () if y is None else (y.to(self.device, non_blocking=True),)
         z = sample_z(B, self.cfg.nz, self.G.z_dist,
                      _seeded(self.cfg.seed, self.step, 2, self.rank), self.device)
         ones = torch.ones(B, device=self.device)
@@ -549,16 +625,16 @@ class Trainer:
             do_g = self.step % 2 == 0
             do_d = not do_g
         with self._autocast():
-            fake = self.G_step(z)
+            fake = self.G_step(z, *cond)
         if do_d:
             self.optD.zero_grad(set_to_none=True)
             # one backward per D forward (DDP reduces once, after the second)
             with self._autocast(), dist_mod.no_sync(self.D_step):
-                d_real = self.D_step(real).float()
+                d_real = self.D_step(real, *cond).float()
                 loss_real = self.loss(d_real, ones)
                 loss_real.backward()
             with self._autocast():
-                d_fake = self.D_step(fake.detach()).float()
+                d_fake = self.D_step(fake.detach(), *cond).float()
             loss_fake = self.loss(d_fake, zeros)
             loss_fake.backward()
             self.optD.step()
@@ -571,7 +647,7 @@ class Trainer:
             self.D.requires_grad_(False)
             try:
                 with self._autocast():
-                    d_fake2 = self.D(fake).float()  # the bare D, outside DDP
+                    d_fake2 = self.D(fake, *cond).float()  # the bare D, outside DDP
                 loss_g = self.loss(d_fake2, ones)
                 self.optG.zero_grad(set_to_none=True)
                 loss_g.backward()
@@ -582,11 +658,15 @@ class Trainer:
         return rec
 
     # -- the loop ----------------------------------------------------------------
-    def sample(self, z: torch.Tensor | None = None) -> torch.Tensor:
-        """G(z) for the fixed noise (or ``z``), with batch statistics as the authors sampled."""
+    def sample(self, z: torch.Tensor | None = None, y: torch.Tensor | None = None
+               ) -> torch.Tensor:
+        """G(z) (or G(z, y)) for the fixed noise and labels (or ``z``, ``y``), with batch
+        statistics as the authors sampled; (N, C, H, W) in [-1, 1] on the CPU."""
         z = self.fixed_z if z is None else z
+        y = self.fixed_y if y is None else y
+        cond = () if y is None else (y.to(self.device),)
         with torch.no_grad(), batch_stats(self.G):
-            return self.G(z.to(self.device)).float().cpu()
+            return self.G(z.to(self.device), *cond).float().cpu()
 
     def save_samples(self) -> Path:
         """Write the fixed-noise grid to ``samples/step-XXXXXXXX.png``."""
@@ -594,7 +674,8 @@ class Trainer:
         path = self.out / "samples" / f"step-{self.step:08d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         x = self.sample()
-        save_image(x * 0.5 + 0.5, path, nrow=int(math.sqrt(len(x))) or 1, padding=1)
+        nrow = self.ny if self.cfg.labels else int(math.sqrt(len(x))) or 1
+        save_image(x * 0.5 + 0.5, path, nrow=nrow, padding=1)
         return path
 
     def fit(self, until_step: int | None = None) -> dict:
@@ -651,8 +732,9 @@ class Trainer:
             while self.step < end:
                 epoch, start = divmod(self.step, self.steps_per_epoch)
                 t0, first = time.perf_counter(), self.step
-                for real in self._batches(epoch, start):
-                    rec = self.train_step(real)
+                self._set_lr(epoch)
+                for real, y in self._batches(epoch, start):
+                    rec = self.train_step(real, y)
                     self.step += 1
                     rec = {"step": self.step, "epoch": epoch, **rec}
                     if log is not None:
@@ -684,6 +766,12 @@ class Trainer:
                 bar.close()
         return last
 
+    def _set_lr(self, epoch: int) -> None:
+        """The learning rate of ``epoch`` (:func:`lr_at`) in both optimisers."""
+        for opt in (self.optG, self.optD):
+            for group in opt.param_groups:
+                group["lr"] = lr_at(self.cfg, epoch, self.epochs_total)
+
     def _stopping(self, stop: dict) -> bool:
         """Whether a signal asked to stop; under torchrun every process agrees on it."""
         if self.world == 1:
@@ -697,7 +785,8 @@ class Trainer:
         ran in the epoch (a resumed epoch counts only its own), quality, best.pt."""
         if not self.main:
             return {}
-        rec = {"epoch": epoch + 1, "step": self.step, "seconds": round(seconds, 2),
+        rec = {"epoch": epoch + 1, "step": self.step, "lr": self.optG.param_groups[0]["lr"],
+               "seconds": round(seconds, 2),
                "images_per_s": round(steps * self.cfg.batch_size * self.world / seconds, 1)}
         if self.evaluator is not None:
             rec.update(self.evaluator(self.G))
@@ -718,14 +807,52 @@ class Trainer:
         self.lock.release()
 
 
+def _num_classes(dataset: Dataset) -> int:
+    """Classes of a labelled dataset: ``classes`` if it has them, else the largest label + 1."""
+    if getattr(dataset, "classes", None):
+        return len(dataset.classes)
+    if isinstance(dataset, TensorDataset) and len(dataset.tensors) > 1:
+        return int(dataset.tensors[-1].max()) + 1
+    base = getattr(dataset, "dataset", None)  # a Subset
+    if base is not None:
+        return _num_classes(base)
+    raise ConfigError("labels (--labels): cannot tell the number of classes of this dataset "
+                      "(no `classes` and not a preloaded (images, labels) dataset)")
+
+
+def time_steps(cfg: TrainConfig, dataset: Dataset, steps: int = 5, warmup: int = 1) -> float:
+    """Seconds per :meth:`Trainer.train_step` of ``cfg`` on ``dataset`` on this machine
+    (median of ``steps`` after ``warmup``), to choose a schedule that fits a time budget.
+    Runs in a temporary folder; nothing is written under ``cfg.out``."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        tr = Trainer(dataclasses.replace(cfg, out=tmp, progress=False, quality="none"), dataset)
+        batches = tr._batches(0, 0)
+        times = []
+        for s in range(warmup + steps):
+            real, y = next(batches)
+            t0 = time.perf_counter()
+            tr.train_step(real, y)
+            if tr.cuda:
+                torch.cuda.synchronize()
+            if s >= warmup:
+                times.append(time.perf_counter() - t0)
+            tr.step += 1
+        tr.close()
+    return sorted(times)[len(times) // 2]
+
+
 def _as_rng_state(s):
     """``random.setstate`` wants tuples; a checkpoint may give lists back."""
     return tuple(_as_rng_state(x) for x in s) if isinstance(s, (list, tuple)) else s
 
 
 def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
-          resume: bool = False, overwrite: bool = False) -> Trainer:
-    """Build a :class:`Trainer`, run it to the end, return it."""
+          resume: bool | str = False, overwrite: bool = False) -> Trainer:
+    """Build a :class:`Trainer`, run it to the end, return it. ``resume="auto"`` resumes when
+    ``cfg.out`` holds a checkpoint and starts a new run otherwise (a finished run only loads)."""
+    if resume == "auto":
+        resume = bool(list_checkpoints(cfg.out))
     tr = Trainer(cfg, dataset, evaluator, resume, overwrite)
     tr.fit()
     return tr

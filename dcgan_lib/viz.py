@@ -1,4 +1,8 @@
-"""Figures for the book: image grids and training curves (matplotlib, PNG)."""
+"""Figures for the book: image grids and training curves (matplotlib, PNG).
+
+The grids are the sample figures of the paper (figures 2-4, 6-8 and the appendix); the
+curves show section 4's training (losses, D(x), D(G(z))), which the paper does not plot.
+"""
 from __future__ import annotations
 
 import math
@@ -19,7 +23,9 @@ def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 1) 
 
 def show_grid(images: torch.Tensor, nrow: int | None = None, title: str | None = None,
               ax=None, scale: float = 0.5):
-    """Show a grid of images; returns the figure."""
+    """Show images (N, C, H, W) in [-1, 1] as one grid of ``nrow`` a row (default: about
+    square), on ``ax`` or a new figure sized ``scale`` inch per 32 pixels, titled ``title``;
+    returns the figure (the paper's sample figures, e.g. figures 2-3)."""
     arr = grid_image(images, nrow)
     if ax is None:
         h, w = arr.shape[:2]
@@ -35,7 +41,9 @@ def show_grid(images: torch.Tensor, nrow: int | None = None, title: str | None =
 
 def grids_side_by_side(grids: dict[str, torch.Tensor], nrow: int | None = None,
                        size: float = 3.2):
-    """Several labelled image grids in one row of panels."""
+    """Several image grids ``{label: images (N, C, H, W) in [-1, 1]}`` in one row of panels,
+    each ``size`` inches square and titled by its label; returns the figure (the paper's
+    side-by-side comparisons, e.g. figure 6's before and after)."""
     fig, axes = plt.subplots(1, len(grids), figsize=(size * len(grids), size + 0.4))
     axes = np.atleast_1d(axes)
     for ax, (label, imgs) in zip(axes, grids.items()):
@@ -45,14 +53,18 @@ def grids_side_by_side(grids: dict[str, torch.Tensor], nrow: int | None = None,
 
 
 def smooth(y: np.ndarray, k: int) -> np.ndarray:
-    """Moving average over ``k`` points (valid part only)."""
+    """Moving average over ``k`` points of the 1-D array ``y`` (valid part only: length
+    ``len(y) - k + 1``); ``y`` itself when ``k <= 1`` or ``y`` is shorter than ``k``."""
     if k <= 1 or len(y) < k:
         return y
     return np.convolve(y, np.ones(k) / k, mode="valid")
 
 
 def training_curves(log: list[dict], steps_per_epoch: int | None = None, k: int = 25):
-    """Losses and D(x), D(G(z)) against steps (epochs on a second axis), smoothed over ``k``."""
+    """Section 4's training as two panels: D's and G's losses, and D(x), D(G(z)) before and
+    after D's update (probabilities), against steps (epochs on a second axis when
+    ``steps_per_epoch`` is given), each smoothed over ``k`` steps. ``log``: the trainer's
+    records (dicts with ``step`` and those keys). Returns the figure."""
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.6))
     for ax, keys in ((a1, ("loss_d", "loss_g")), (a2, ("d_x", "d_g_z1", "d_g_z2"))):
         for key in keys:

@@ -1,4 +1,5 @@
-"""Run by tests/test_distributed.py under torchrun (2 processes, gloo on CPU).
+"""Run by tests/test_distributed.py under torchrun (2 processes, gloo on CPU); a 4th argument
+``labels`` trains the conditional GAN instead.
 
 Trains a tiny DCGAN for ``steps`` steps in ``out`` (resuming when asked), then checks that
 every rank holds the same weights and writes rank 0's findings to ``out/ddp_result.json``.
@@ -14,16 +15,19 @@ from dcgan_lib import data, distributed
 from dcgan_lib.train import TrainConfig, Trainer
 
 out, steps, resume = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "resume"
+labels = len(sys.argv) > 4 and sys.argv[4] == "labels"   # the conditional GAN (appendix A.1)
 distributed.init_from_env()
 rank, world = distributed.rank_and_world()
 cfg = TrainConfig(dataset="synthetic", image_size=16, channels=1, nz=8, ngf=4, ndf=4,
                   batch_size=8, steps=steps, out=out, progress=False, checkpoint_every=2,
-                  sample_every=100, num_samples=4, device="cpu")
+                  sample_every=100, num_samples=4, device="cpu", labels=labels, nfc=16)
 ds = data.get_dataset("synthetic", image_size=16, channels=1, synthetic_size=64)
+if labels:
+    ds = data.preload(ds)
 tr = Trainer(cfg, ds, resume=resume, overwrite=not resume)
 start = tr.step
 seen = []
-for i, real in enumerate(tr._batches(0, 0)):   # first two minibatches of this rank
+for i, (real, _) in enumerate(tr._batches(0, 0)):   # first two minibatches of this rank
     seen.append(real[:, 0, 0, 0].tolist())
     if i == 1:
         break

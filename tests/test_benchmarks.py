@@ -1,10 +1,11 @@
 """benchmarks/run.py: the quick mode runs end to end on tiny sizes and prints every row; its
-measuring tools (FLOP counter, peak memory, interleaved timing) give known answers; the
-candidate steps of the CPU study compute what the textbook step computes. No timings are
-asserted (the machine is shared)."""
+measuring tools (benchmarks/common.py: FLOP counter, peak memory, interleaved timing) give
+known answers; the candidate steps of the CPU study compute what the textbook step computes.
+No timings are asserted (the machine is shared)."""
 import contextlib
 import importlib.util
 import io
+import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +13,10 @@ import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the ``benchmarks`` package sits at the repository root
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import common, loader, textbook  # noqa: E402
 TINY = ["--quick", "--device", "cpu", "--batch-size", "4", "--width", "4", "--repeats", "1",
         "--warmup", "0", "--mm-size", "64", "--n-sample", "8", "--n-dedup", "32",
         "--n-loader", "40"]
@@ -19,13 +24,16 @@ TINY = ["--quick", "--device", "cpu", "--batch-size", "4", "--width", "4", "--re
 
 @pytest.fixture(scope="module")
 def bench():
-    name = "dcgan_benchmarks_run"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    yield mod
-    sys.modules.pop(name, None)
+    from benchmarks import run
+    return run
+
+
+def test_runs_as_a_script():
+    """``python benchmarks/run.py`` finds its sibling modules from any working directory."""
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--help"],
+                         capture_output=True, text=True, cwd="/", timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "--variants" in out.stdout and "--loader" in out.stdout
 
 
 STUDY = ["--variants", "--only-variants", "freeze D during", "BCEWithLogits", "--profile"]
@@ -91,9 +99,9 @@ def test_loader_rows(quick):
         assert r["vs 0 workers"] == 1.0 if w == 0 else r["vs 0 workers"] > 0
 
 
-def test_synthetic_photos_look_like_photographs(bench):
+def test_synthetic_photos_look_like_photographs():
     from PIL import Image
-    jpegs = list(bench.synthetic_photos(3))
+    jpegs = list(loader.synthetic_photos(3))
     assert len(set(jpegs)) == 3
     assert all(4_000 < len(b) < 40_000 for b in jpegs)  # LSUN: about 14 kB an image
     assert Image.open(io.BytesIO(jpegs[0])).size == (256, 192)
@@ -127,23 +135,23 @@ def test_profile_rows(quick):
     assert rows["convolution forward"]["GFLOP/s"] > 0
 
 
-def test_count_flops_known_answers(bench):
+def test_count_flops_known_answers():
     a, b = torch.randn(8, 16), torch.randn(16, 4)
-    assert bench.count_flops(lambda: torch.mm(a, b)) == 2 * 8 * 16 * 4
+    assert common.count_flops(lambda: torch.mm(a, b)) == 2 * 8 * 16 * 4
     conv = torch.nn.Conv2d(3, 5, 5, 2, 2, bias=False)
     x = torch.randn(2, 3, 8, 8)
     macs = 2 * 4 * 4 * 5 * 3 * 25  # images x output pixels x out ch x in ch x kernel
-    assert bench.count_flops(lambda: conv(x)) == 2 * macs
+    assert common.count_flops(lambda: conv(x)) == 2 * macs
     x.requires_grad_(True)
-    assert bench.count_flops(lambda: conv(x).sum().backward()) == 3 * 2 * macs  # fwd + dX + dW
+    assert common.count_flops(lambda: conv(x).sum().backward()) == 3 * 2 * macs  # fwd + dX + dW
 
 
-def test_textbook_loop_follows_the_example(bench):
+def test_textbook_loop_follows_the_example():
     """D ends in a sigmoid (BCELoss on probabilities), both networks learn, the logged
     probabilities are in (0, 1)."""
     from dcgan_lib.models import Discriminator, Generator
     G, D = Generator(32, 8, 4, 1), Discriminator(32, 4, 1)
-    loop = bench.PlainLoop(G, D, 8, "uniform", 2e-4, (0.5, 0.999), torch.device("cpu"))
+    loop = textbook.PlainLoop(G, D, 8, "uniform", 2e-4, (0.5, 0.999), torch.device("cpu"))
     assert isinstance(loop.netD[-1], torch.nn.Sigmoid)
     before = [p.clone() for p in (*loop.netG.parameters(), *loop.netD.parameters())]
     rec = loop(torch.rand(4, 1, 32, 32) * 2 - 1)
@@ -154,17 +162,17 @@ def test_textbook_loop_follows_the_example(bench):
     assert G.blocks[0][0].weight.data_ptr() != loop.netG.blocks[0][0].weight.data_ptr()
 
 
-def test_interleaved_rotates_and_times(bench):
+def test_interleaved_rotates_and_times():
     calls = []
     fns = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
-    t = bench.interleaved(fns, repeats=3, warmup=1, device=torch.device("cpu"))
+    t = common.interleaved(fns, repeats=3, warmup=1, device=torch.device("cpu"))
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]
     assert all(len(v) == 3 and min(v) >= 0 for v in t.values())
-    assert bench.paired_ratio([2.0, 4.0, 6.0], [1.0, 1.0, 3.0]) == 2.0
+    assert common.paired_ratio([2.0, 4.0, 6.0], [1.0, 1.0, 3.0]) == 2.0
 
 
-def test_peak_memory_sees_a_large_allocation(bench):
-    with bench.peak_memory(torch.device("cpu")) as m:
+def test_peak_memory_sees_a_large_allocation():
+    with common.peak_memory(torch.device("cpu")) as m:
         x = torch.ones(16 * 2**20)  # 64 MiB, touched
         del x
     if m["how"].startswith("peak RSS"):

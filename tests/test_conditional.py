@@ -1,16 +1,20 @@
-"""Conditional DCGAN, its fully connected baseline and their training loop (appendix A.1)."""
+"""Conditional DCGAN and its fully connected baseline (appendix A.1): the models, and the one
+GAN trainer of dcgan_lib.train driving them with a label (``TrainConfig(labels=True)``)."""
+import dataclasses
+import json
+
 import pytest
 import torch
 from sklearn.neighbors import NearestCentroid
 from torch import nn
+from torch.utils.data import TensorDataset
 
-from dcgan_lib.conditional import (CondConfig, CondDiscriminator, CondGenerator,
-                                   MLPCondGenerator, _step,
-                                   build_conditional, class_grid, cond_layer_table,
-                                   generate_labelled, load_conditional, lr_at,
-                                   real_class_grid, train_conditional)
-from dcgan_lib.conditional import concat_label, one_hot
+from dcgan_lib.conditional import (CondDiscriminator, CondGenerator, MLPCondGenerator,
+                                   class_grid, concat_label, cond_layer_table,
+                                   generate_labelled, one_hot, real_class_grid)
 from dcgan_lib.models import batch_stats, count_parameters
+from dcgan_lib.train import (ConfigError, TrainConfig, Trainer, build_models, list_checkpoints,
+                             load_models, lr_at, read_jsonl, time_steps, train)
 
 TINY = dict(nz=8, ngf=8, ndf=8, nfc=32)
 
@@ -38,6 +42,13 @@ def toy(n: int, s: int = 16, seed: int = 0):
     return x, y
 
 
+def cond_cfg(out, **kw) -> TrainConfig:
+    base = dict(labels=True, dataset="synthetic", image_size=16, channels=1, batch_size=16,
+                epochs=1, out=str(out), progress=False, quality="none", sample_every=1000,
+                checkpoint_every=1000, num_samples=6, **TINY)
+    return TrainConfig(**{**base, **kw})
+
+
 def test_weight_shapes_are_the_authors():
     # mnist/train_cond_dcgan.py: gw (nz+ny, 1024), gw2 (1024+ny, 128*7*7), gw3 (128+ny, 64, 5, 5),
     # gwx (64+ny, 1, 5, 5); dw (64, 1+ny, 5, 5), dw2 (128, 64+ny, 5, 5), dw3 (128*7*7+ny, 1024),
@@ -51,11 +62,15 @@ def test_weight_shapes_are_the_authors():
     x = G(z, y)
     assert x.shape == (4, 1, 28, 28) and x.abs().max() <= 1
     assert D(x, y).shape == (4,)
+    # the trainer builds exactly these from a config (28x28, 10 classes)
+    Gc, Dc = build_models(TrainConfig(labels=True, image_size=28, epochs=1), nc=1, ny=10)
+    assert [p.shape for p in Gc.parameters()] == [p.shape for p in G.parameters()]
+    assert [p.shape for p in Dc.parameters()] == [p.shape for p in D.parameters()]
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "mlp"])
-def test_label_enters_every_layer(arch):
-    G, D = build_conditional(CondConfig(arch=arch, **TINY), ny=5, nc=1, image_size=16)
+def test_label_enters_every_layer(arch, tmp_path):
+    G, D = build_models(cond_cfg(tmp_path, arch=arch), nc=1, ny=5)
     for model, shape in ((G, (8,)), (D, (1, 16, 16))):
         rows = cond_layer_table(model, shape)
         assert len(rows) == 4
@@ -72,8 +87,8 @@ def test_label_enters_every_layer(arch):
 
 
 @pytest.mark.parametrize("arch", ["dcgan", "mlp"])
-def test_batchnorm_has_no_scale_or_bias(arch):
-    G, D = build_conditional(CondConfig(arch=arch, **TINY), ny=3, nc=1, image_size=16)
+def test_batchnorm_has_no_scale_or_bias(arch, tmp_path):
+    G, D = build_models(cond_cfg(tmp_path, arch=arch), nc=1, ny=3)   # appendix A.1: default
     for model in (G, D):
         bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         assert len(bns) == 3 if model is G else len(bns) == 2
@@ -98,7 +113,7 @@ def test_batchnorm_has_no_scale_or_bias(arch):
             var = h.var(dims, unbiased=False, keepdim=True)
             assert torch.allclose(o, (h - mean) / torch.sqrt(var + m.eps), atol=1e-4)
     # with bn_affine=True each batch-norm adds a scale and a shift per unit
-    Ga, _ = build_conditional(CondConfig(arch=arch, bn_affine=True, **TINY), 3, 1, 16)
+    Ga, _ = build_models(cond_cfg(tmp_path, arch=arch, bn_affine=True), nc=1, ny=3)
     extra = sum(2 * m.num_features for m in Ga.modules()
                 if isinstance(m, nn.modules.batchnorm._BatchNorm))
     assert count_parameters(Ga) == count_parameters(G) + extra
@@ -111,77 +126,103 @@ def _class_accuracy(G, clf, ny=3, n=300, seed=1):
 
 
 @pytest.mark.parametrize("arch,n,kw", [
-    ("dcgan", 600, dict(nz=8, ngf=8, ndf=8, nfc=64, epochs=10)),
-    ("mlp", 2048, dict(nz=8, nfc=256, epochs=20)),
+    ("dcgan", 600, dict(nz=8, ngf=8, ndf=8, nfc=64, epochs=10, batch_size=32)),
+    ("mlp", 2048, dict(nz=8, nfc=256, epochs=20, batch_size=64)),
 ])
-def test_changing_y_changes_the_class(arch, n, kw):
+def test_changing_y_changes_the_class(arch, n, kw, tmp_path):
     x, y = toy(n)
     clf = NearestCentroid().fit(x.flatten(1).numpy(), y.numpy())
-    G0, _ = build_conditional(CondConfig(arch=arch, **kw), 3, 1, 16)
+    cfg = cond_cfg(tmp_path / arch, arch=arch, lr=1e-3, **kw)
+    G0, _ = build_models(cfg, 1, 3)
     acc0, _, _ = _class_accuracy(G0, clf)
-    run = train_conditional(CondConfig(arch=arch, batch_size=32 if arch == "dcgan" else 64,
-                                       lr=1e-3, **kw), x, y, progress=False)
-    acc, _, _ = _class_accuracy(run.G, clf)
+    G = train(cfg, TensorDataset(x, y)).G
+    acc, _, _ = _class_accuracy(G, clf)
     assert acc0 < 0.7          # untrained: the label does not decide the class
     assert acc >= 0.9          # trained: the class a classifier assigns is the one asked for
     # the same z with another label gives the other class. The batch must mix the labels:
     # batch-norm with batch statistics would subtract a label shared by the whole batch.
-    z = run.G.sample_z(90, torch.Generator().manual_seed(3))
+    z = G.sample_z(90, torch.Generator().manual_seed(3))
     base = torch.arange(90) % 3
-    with torch.no_grad(), batch_stats(run.G):
+    with torch.no_grad(), batch_stats(G):
         for shift in range(3):
             labels = (base + shift) % 3
-            pred = torch.as_tensor(clf.predict(run.G(z, labels).flatten(1).numpy()))
+            pred = torch.as_tensor(clf.predict(G(z, labels).flatten(1).numpy()))
             assert (pred == labels).float().mean() >= 0.9
 
 
-def test_alternating_schedule_updates_one_network_per_step():
+def test_one_step_serves_both_gans_and_the_alternating_schedule(tmp_path):
     x, y = toy(64)
-    cfg = CondConfig(schedule="alternating", batch_size=16, **TINY)
-    G, D = build_conditional(cfg, 3, 1, 16)
-    optG, optD = (torch.optim.Adam(m.parameters(), 1e-3) for m in (G, D))
-    loss = nn.BCEWithLogitsLoss()
+    tr = Trainer(cond_cfg(tmp_path, schedule="alternating"), TensorDataset(x, y))
     for step in range(4):
-        g0 = [p.clone() for p in G.parameters()]
-        d0 = [p.clone() for p in D.parameters()]
-        rec = _step(G, D, optG, optD, loss, x[:16], y[:16], cfg, step)
-        g_moved = any(not torch.equal(a, b) for a, b in zip(g0, G.parameters()))
-        d_moved = any(not torch.equal(a, b) for a, b in zip(d0, D.parameters()))
+        g0 = [p.clone() for p in tr.G.parameters()]
+        d0 = [p.clone() for p in tr.D.parameters()]
+        rec = tr.train_step(x[:16], y[:16])
+        tr.step += 1
+        g_moved = any(not torch.equal(a, b) for a, b in zip(g0, tr.G.parameters()))
+        d_moved = any(not torch.equal(a, b) for a, b in zip(d0, tr.D.parameters()))
         assert (g_moved, d_moved) == ((True, False) if step % 2 == 0 else (False, True))
         assert ("loss_g" in rec) == (step % 2 == 0) and ("loss_d" in rec) == (step % 2 == 1)
-    cfg = CondConfig(batch_size=16, **TINY)   # same-batch: both every step
-    rec = _step(G, D, optG, optD, loss, x[:16], y[:16], cfg, 0)
-    assert {"loss_g", "loss_d"} <= set(rec)
+    with pytest.raises(ValueError, match="pass the batch's labels"):
+        tr.train_step(x[:16])
+    tr.close()
+    same = Trainer(cond_cfg(tmp_path / "b"), TensorDataset(x, y))   # same-batch: both
+    assert {"loss_g", "loss_d"} <= set(same.train_step(x[:16], y[:16]))
 
 
-def test_linear_lr_decay_is_the_authors():
-    cfg = CondConfig(epochs=200, decay_epochs=100)
-    assert [lr_at(cfg, e) for e in (0, 99, 100)] == [cfg.lr] * 3
-    assert lr_at(cfg, 101) == pytest.approx(0.99 * cfg.lr)
-    assert lr_at(cfg, 199) == pytest.approx(cfg.lr / 100)
-    assert lr_at(CondConfig(epochs=5), 4) == CondConfig().lr
+def test_linear_lr_decay_is_the_authors(tmp_path):
+    cfg = TrainConfig(labels=True, image_size=28, epochs=200, decay_epochs=100)
+    assert [lr_at(cfg, e, 200) for e in (0, 99, 100)] == [cfg.lr] * 3
+    assert lr_at(cfg, 101, 200) == pytest.approx(0.99 * cfg.lr)
+    assert lr_at(cfg, 199, 200) == pytest.approx(cfg.lr / 100)
+    assert lr_at(dataclasses.replace(cfg, decay_epochs=0), 199, 200) == cfg.lr
     x, y = toy(64)
-    run = train_conditional(CondConfig(batch_size=32, epochs=4, decay_epochs=2, **TINY), x, y,
-                            progress=False)
-    assert [r["lr"] for r in run.epochs] == pytest.approx([2e-4, 2e-4, 2e-4, 1e-4])
+    train(cond_cfg(tmp_path, batch_size=32, epochs=4, decay_epochs=2), TensorDataset(x, y))
+    lrs = [r["lr"] for r in read_jsonl(tmp_path / "epochs.jsonl")]
+    assert lrs == pytest.approx([2e-4, 2e-4, 2e-4, 1e-4])
 
 
-def test_resume_is_the_uninterrupted_run(tmp_path):
+def test_weight_decay_reaches_adam(tmp_path):
+    x, y = toy(32)
+    tr = Trainer(cond_cfg(tmp_path, weight_decay=2.5e-5), TensorDataset(x, y))
+    assert tr.optG.param_groups[0]["weight_decay"] == 2.5e-5
+    assert tr.optD.param_groups[0]["weight_decay"] == 2.5e-5
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "mlp"])
+def test_conditional_resume_is_the_uninterrupted_run_to_the_bit(tmp_path, arch):
     x, y = toy(96)
-    cfg = dict(batch_size=32, epochs=3, arch="mlp", **TINY)
-    full = train_conditional(CondConfig(**cfg), x, y, progress=False)
-    out = str(tmp_path / "run")
-    part = train_conditional(CondConfig(out=out, **cfg), x, y, progress=False, until_epoch=1)
-    assert len(part.epochs) == 1
-    resumed = train_conditional(CondConfig(out=out, **cfg), x, y, progress=False)
-    assert resumed.resumed_from == 1 and len(resumed.log) == len(full.log)
-    for a, b in zip(full.G.state_dict().values(), resumed.G.state_dict().values()):
+    ds = TensorDataset(x, y)
+    kw = dict(arch=arch, batch_size=32, epochs=3, decay_epochs=2, checkpoint_every=2)
+    straight = train(cond_cfg(tmp_path / "a", **kw), ds)
+    part = Trainer(cond_cfg(tmp_path / "b", **kw), ds)
+    part.fit(until_step=5)   # mid-epoch 2 (3 steps an epoch)
+    resumed = Trainer(cond_cfg(tmp_path / "b", **kw), ds, resume=True)
+    assert resumed.step == 5
+    resumed.fit()
+    for a, b in zip([*straight.G.state_dict().values(), *straight.D.state_dict().values()],
+                    [*resumed.G.state_dict().values(), *resumed.D.state_dict().values()]):
         assert torch.equal(a, b)
-    G, D, c = load_conditional(tmp_path / "run" / "last.pt")
-    assert c.arch == "mlp" and torch.equal(next(G.parameters()), next(full.G.parameters()))
-    with pytest.raises(ValueError, match="cannot resume.*lr"):
-        train_conditional(CondConfig(out=out, **{**cfg, "epochs": 3}, lr=1e-3), x, y,
-                          progress=False)
+    assert [r["step"] for r in read_jsonl(tmp_path / "b" / "log.jsonl")] == list(range(1, 10))
+    G, D, c = load_models(list_checkpoints(tmp_path / "b")[-1])
+    assert c.labels and c.arch == arch and G.ny == 3
+    assert torch.equal(next(G.parameters()), next(straight.G.parameters()))
+    with pytest.raises(ConfigError, match="nfc=32 but this run asks for nfc=64"):
+        Trainer(cond_cfg(tmp_path / "b", **{**kw, "nfc": 64}), ds, resume=True)
+
+
+def test_sample_grid_shows_each_class_in_its_column(tmp_path):
+    x, y = toy(64)
+    tr = Trainer(cond_cfg(tmp_path, num_samples=9), TensorDataset(x, y))
+    assert tr.fixed_y.tolist() == [0, 1, 2] * 3
+    assert tr.sample().shape == (9, 1, 16, 16)
+    from PIL import Image
+    assert Image.open(tr.save_samples()).size == (3 * 17 + 1, 3 * 17 + 1)
+
+
+def test_time_steps_measures_without_touching_the_run_folder(tmp_path):
+    x, y = toy(64)
+    sec = time_steps(cond_cfg(tmp_path / "never"), TensorDataset(x, y), steps=2)
+    assert 0 < sec < 60 and not (tmp_path / "never").exists()
 
 
 def test_generate_labelled_streams_balanced_chunks():
@@ -212,22 +253,24 @@ def test_real_class_grid_rows_are_classes():
         real_class_grid(x, y, per_class=30)
 
 
-def test_bad_input_errors():
+def test_bad_input_errors(tmp_path):
     with pytest.raises(ValueError, match="image_size must be a multiple of 4"):
         CondGenerator(image_size=30)
     with pytest.raises(ValueError, match="labels must lie in 0..9"):
         CondGenerator()(torch.zeros(2, 100), torch.tensor([3, 10]))
-    with pytest.raises(ValueError, match="arch must be one of"):
-        CondConfig(arch="resnet").validate()
-    with pytest.raises(ValueError, match="decay_epochs"):
-        CondConfig(epochs=2, decay_epochs=3).validate()
+    with pytest.raises(ConfigError, match="--arch"):
+        cond_cfg(tmp_path, arch="resnet").validate()
+    with pytest.raises(ConfigError, match="add --labels"):
+        TrainConfig(arch="mlp", epochs=1).validate()
+    with pytest.raises(ConfigError, match="decay_epochs"):
+        cond_cfg(tmp_path, epochs=2, decay_epochs=3).validate()
+    with pytest.raises(ConfigError, match="multiple of 4"):
+        cond_cfg(tmp_path, image_size=30).validate()
     with pytest.raises(ValueError, match="output must be one of"):
         MLPCondGenerator(output="relu")
     x, y = toy(8)
-    with pytest.raises(ValueError, match="fewer than batch_size"):
-        train_conditional(CondConfig(batch_size=16, **TINY), x, y, progress=False)
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        load_conditional("/nonexistent/last.pt")
+    with pytest.raises(ConfigError, match="fewer than batch_size"):
+        Trainer(cond_cfg(tmp_path), TensorDataset(x, y))
 
 
 def test_sigmoid_output_is_the_authors_layer_mapped_to_symmetric_range():
@@ -239,3 +282,10 @@ def test_sigmoid_output_is_the_authors_layer_mapped_to_symmetric_range():
     h = G(G.sample_z(16), torch.arange(16) % 3)
     assert h.shape == (16, 1, 8, 8) and -1 <= h.min() and h.max() <= 1
     assert isinstance(MLPCondGenerator(output="tanh").blocks[-1][1], nn.Tanh)
+
+
+def test_config_json_of_a_conditional_run(tmp_path):
+    x, y = toy(32)
+    train(cond_cfg(tmp_path), TensorDataset(x, y))
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["labels"] is True and saved["arch"] == "dcgan"

@@ -49,9 +49,18 @@ def test_mnist_idx_files_and_pixel_scaling(tmp_path):
 
 @pytest.mark.parametrize("name", ["cifar10", "svhn", "mnist"])
 def test_missing_torchvision_dataset_says_how_to_get_it(tmp_path, name):
-    with pytest.raises(FileNotFoundError) as err:
+    with pytest.raises(data.DatasetMissingError) as err:  # a FileNotFoundError
         data.get_dataset(name, tmp_path / "nothing-here")
     assert "nothing-here" in str(err.value) and "download=True" in str(err.value)
+    assert isinstance(err.value.__cause__, RuntimeError)  # torchvision's own error, chained
+
+
+def test_missing_data_is_one_error_type(tmp_path, monkeypatch):
+    """Every "no data here" of get_dataset is a DatasetMissingError, told apart by type."""
+    monkeypatch.setattr(data.prepare_fashion_mnist, "__defaults__", (tmp_path / "nowhere",))
+    for name in ("fashion-mnist", "lsun", "imagefolder"):
+        with pytest.raises(data.DatasetMissingError, match="To get it"):
+            data.get_dataset(name, tmp_path / "absent")
 
 
 def test_imagefolder_mixed_modes_and_sizes(tmp_path):

@@ -79,9 +79,9 @@ def test_malicious_checkpoint_is_refused_and_never_runs(evil, tmp_path, capsys):
     assert rc == 2
     err = one_line_error(capsys)
     assert str(path) in err and "could run code" in err
-    from dcgan_lib.conditional import load_conditional
+    from dcgan_lib.train import load_models
     with pytest.raises(UnsafeCheckpointError):
-        load_conditional(path)
+        load_models(path)
     assert not marker.exists()
 
 

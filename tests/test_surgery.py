@@ -235,3 +235,39 @@ def test_structure_change_sees_an_erased_object_not_a_colour_shift():
     assert surgery.region_change(before, tinted, masks)["inside"] == pytest.approx(0.3)
     with pytest.raises(ValueError, match="inside and outside"):
         surgery.edge_energy(before, torch.ones(2, 8, 8, dtype=torch.bool))
+
+
+# ------------------------------------------------------------------ boxes for a batch run
+def test_bright_boxes_find_the_bright_region_and_nothing_in_a_flat_image():
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(2, 3, 32, 32, generator=g) * 0.2 - 0.8       # dark, textured
+    img[0, :, 4:12, 18:28] = 0.9                                   # one bright "window"
+    img[1] = 0.0                                                   # flat: no region stands out
+    boxes = surgery.bright_boxes(img)
+    assert len(boxes) == 2 and boxes[1] == []
+    (b,), want = boxes[0], surgery.Box(18, 4, 28, 12)
+    inter = max(0, min(b.x1, want.x1) - max(b.x0, want.x0)) * \
+        max(0, min(b.y1, want.y1) - max(b.y0, want.y0))
+    assert inter / (b.area + want.area - inter) > 0.6, b
+
+
+def test_window_boxes_use_the_users_boxes_for_this_checkpoint_only(G, tmp_path):
+    ck = tmp_path / "best.pt"
+    ck.write_bytes(b"weights of this model")
+    mid = surgery.model_id(ck)
+    assert mid.startswith("best.pt sha256:") and len(mid.split(":")[1]) == 16
+    drawn = surgery.BoxFile(mid, 0, 6, 16, object="window",
+                            samples={0: [surgery.Box(1, 1, 5, 5)], 1: []})
+    path = surgery.save_boxes(drawn, tmp_path / "windows.json")
+    bf, how = surgery.window_boxes(G, ck, path, n_samples=6)
+    assert how.startswith("hand-drawn") and bf.samples == drawn.samples
+    ck.write_bytes(b"a retrained model")                 # the boxes were for the old one
+    bf, how = surgery.window_boxes(G, ck, path, n_samples=6)
+    assert how.startswith(surgery.STAND_IN) and "not this checkpoint" in how
+    assert surgery.STAND_IN in bf.object and surgery.STAND_IN in bf.note
+    assert bf.n_samples == 6 and bf.indices == list(range(6)) and bf.image_size == 16
+    assert bf.model == surgery.model_id(ck)
+    bf, how = surgery.window_boxes(G, ck, tmp_path / "none.json", n_samples=6)
+    assert "no hand-drawn box file" in how
+    with pytest.raises(FileNotFoundError, match="full_boxes .*none.json"):
+        surgery.window_boxes(G, ck, tmp_path / "none.json", explicit=True)
