@@ -30,14 +30,15 @@
 # initialise weights from N(0, 0.02) and batch-norm gains from N(1, 0.02) (section 4).
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 
 # %%
 from dcgan_lib import book
-run = book.setup("01_architecture", profile, seed, data_root, results_dir)
+run = book.setup("01_architecture", profile, seed, data_root, results_dir, scale)
 
 # %%
 import dataclasses
@@ -125,3 +126,66 @@ for variant in ("paper", "torch"):
         grids[f"untrained {variant} G"] = G(G.sample_z(16, torch.Generator().manual_seed(seed)))
 fig = viz.grids_side_by_side(grids, nrow=4, size=3.6)
 run.figure(fig, "untrained_samples")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds.
+
+# %%
+from dcgan_lib import exercises
+
+# %% [markdown]
+# ### Exercise 01.1 (quick; @@COST-01.1@@): figure 1 in the `torch` variant
+#
+# Figure 1's generator in the `torch` variant: 64x64 colour, 1024 maps at 4x4 (`ngf=128`),
+# 4x4 kernels and z projected by a 4x4 transposed convolution. Predict from the tables above
+# whether it has more or fewer parameters than the `paper` variant's, then set `answer` to its
+# parameter count.
+
+# %% tags=["student"]
+answer = None  # an integer: the parameter count
+
+# %% tags=["solution"]
+answer = count_parameters(Generator(64, nz=100, ngf=128, nc=3, variant="torch"))
+
+# %%
+exercises.check("01.1", answer)
+
+# %% [markdown]
+# ### Exercise 01.2 (quick; @@COST-01.2@@): padding for 5x5 up-sampling
+#
+# The `paper` variant doubles the resolution with 5x5 fractionally-strided (transposed)
+# convolutions of stride 2. PyTorch gives their output size as (in - 1) x stride - 2 x
+# padding + kernel + output_padding, with output_padding smaller than the stride. Which pair
+# (padding, output_padding) takes a 4x4 map to 8x8 (and 8x8 to 16x16)? Work it out by hand.
+
+# %% tags=["student"]
+answer = None  # a pair (padding, output_padding)
+
+# %% tags=["solution"]
+answer = (2, 1)  # (4 - 1) * 2 - 2 * 2 + 5 + 1 = 8; (8 - 1) * 2 - 4 + 5 + 1 = 16
+
+# %%
+exercises.check("01.2", answer)
+
+# %% [markdown]
+# ### Exercise 01.3 (practice; @@COST-01.3@@): a 128x128 generator
+#
+# Build, with `Generator`, a `paper`-variant generator of 128x128 colour images that starts,
+# like figure 1, from 1024 feature maps at 4x4. How many up-sampling blocks does it have, and
+# which width `ngf` gives 1024 maps at the bottom? Check your design with `layer_table`.
+
+# %% tags=["student"]
+answer = None  # a Generator
+
+# %% tags=["solution"]
+answer = Generator(128, nz=100, ngf=64, nc=3, variant="paper")
+run.table(layer_table(answer, (100,)), "exercise_generator_128")
+
+# %%
+exercises.check("01.3", answer)

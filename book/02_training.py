@@ -20,7 +20,10 @@
 # Those need a GPU and downloads; the `cpu` profile trains on Fashion-MNIST at 32x32 (one grey
 # channel), the real data this machine has offline, with the paper's architecture (`paper`
 # variant: 5x5 kernels, per-unit batch-norm on the projection of z, uniform z), the width of
-# the authors' 32x32 SVHN model (64 filters in D's first and G's last hidden layer).
+# the authors' 32x32 SVHN model (64 filters in D's first and G's last hidden layer). The
+# `full` profile trains the same recipe on **SVHN** (32x32 colour, 25 epochs): the DCGAN whose
+# discriminator chapter 5 probes for table 2, beside the authors' released SVHN model. Every
+# setting below is a papermill parameter (`None`: the profile's value).
 #
 # **Deviations, all switchable in `TrainConfig`:**
 # * update schedule: D then G on the same batch and the same G(z) (`schedule="same-batch"`,
@@ -32,20 +35,33 @@
 #   real-vs-real floor.
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
+dataset = None    # None: the profile's (synthetic | fashion-mnist | svhn); any of data.NAMES
+image_size = None  # None: the profile's (32)
+ngf = None        # width of G's last and D's first hidden layer; None: the profile's
+epochs = None     # None: the profile's (cpu 5, full 25)
+batch_size = None  # None: the profile's (128, the paper's)
+lr = None         # Adam learning rate; None: the profile's (0.0002, the paper's)
+limit = None      # use only the first N training images; None: the profile's (all)
+fd_n = None       # images per Fréchet distance; None: the profile's
 
 # %%
 from dcgan_lib import book
-run = book.setup("02_training", profile, seed, data_root, results_dir)
-S = run.pick(
-    smoke=dict(dataset="synthetic", epochs=2, ngf=8, batch_size=64, limit=None, fd_n=256),
-    cpu=dict(dataset="fashion-mnist", epochs=5, ngf=64, batch_size=128, limit=None, fd_n=5000),
-    full=dict(dataset="fashion-mnist", epochs=25, ngf=64, batch_size=128, limit=None,
-              fd_n=10000),
-)
+run = book.setup("02_training", profile, seed, data_root, results_dir, scale)
+S = run.settings(
+    smoke=dict(dataset="synthetic", image_size=32, epochs=2, ngf=8, batch_size=64, lr=2e-4,
+               limit=None, fd_n=256),
+    cpu=dict(dataset="fashion-mnist", image_size=32, epochs=5, ngf=64, batch_size=128,
+             lr=2e-4, limit=None, fd_n=5000),
+    full=dict(dataset="svhn", image_size=32, epochs=25, ngf=64, batch_size=128, lr=2e-4,
+              limit=None, fd_n=10000),
+    tiny=dict(epochs=1, ngf=8, batch_size=16, limit=64, fd_n=24),
+    dataset=dataset, image_size=image_size, ngf=ngf, epochs=epochs, batch_size=batch_size,
+    lr=lr, limit=limit, fd_n=fd_n)
 S
 
 # %%
@@ -54,10 +70,10 @@ import torch
 from dcgan_lib import data, metrics, viz
 from dcgan_lib.train import TrainConfig, Trainer, read_jsonl
 
-train_set = data.preload(data.get_dataset(S["dataset"], run.data_root, 32, split="train",
-                                          seed=seed), S["limit"])
-test_set = data.preload(data.get_dataset(S["dataset"], run.data_root, 32, split="test",
-                                         seed=seed))
+train_set = data.preload(data.get_dataset(S["dataset"], run.data_root, S["image_size"],
+                                          split="train", seed=seed), S["limit"])
+test_set = data.preload(data.get_dataset(S["dataset"], run.data_root, S["image_size"],
+                                         split="test", seed=seed), S["limit"])
 print(f"{S['dataset']}: {len(train_set)} training and {len(test_set)} test images, "
       f"shape {tuple(train_set.tensors[0].shape[1:])}, "
       f"range [{train_set.tensors[0].min():.0f}, {train_set.tensors[0].max():.0f}]")
@@ -72,7 +88,8 @@ run.figure(fig, "real_images")
 # *training* images to the same test set: a perfect generator would sit near it.
 
 # %%
-net, clf_acc = metrics.feature_classifier(S["dataset"], run.data_root, 32, seed=seed)
+net, clf_acc = metrics.feature_classifier(S["dataset"], run.data_root, S["image_size"],
+                                          seed=seed, limit=S["limit"])
 evaluator = metrics.FrechetEvaluator(net, test_set.tensors[0], train_set.tensors[0],
                                      n=S["fd_n"], seed=seed)
 print(f"classifier test accuracy {clf_acc:.4f}; real-vs-real floor {evaluator.floor:.3f} "
@@ -84,9 +101,9 @@ run.log_metrics(classifier_test_accuracy=clf_acc, fd_floor=evaluator.floor)
 # Everything the run needs is in one dataclass, saved inside every checkpoint.
 
 # %%
-cfg = TrainConfig(dataset=S["dataset"], data_root=run.data_root, image_size=32,
+cfg = TrainConfig(dataset=S["dataset"], data_root=run.data_root, image_size=S["image_size"],
                   variant="paper", ngf=S["ngf"], ndf=S["ngf"], batch_size=S["batch_size"],
-                  epochs=S["epochs"], seed=seed, out=str(run.out / "run"),
+                  lr=S["lr"], epochs=S["epochs"], seed=seed, out=str(run.out / "run"),
                   sample_every=10**9, checkpoint_every=10**9, progress=False)
 trainer = Trainer(cfg, train_set, evaluator, overwrite=True)
 fd0 = evaluator(trainer.G)["fd"]
@@ -143,3 +160,87 @@ print(f"FD after epoch 1: {epochs[0]['fd']:.2f}; at the end: {epochs[-1]['fd']:.
 # committed `cpu` run. The last checkpoint and the best one by the Fréchet distance are both
 # kept (`best.pt`), since DCGAN runs can degrade late (the paper's conclusion notes filters
 # collapsing into an oscillating mode when models train longer). Later chapters load `best.pt`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+
+# %%
+import dataclasses
+
+from dcgan_lib import exercises
+
+EX = exercises.sizes("02", run)
+EX
+
+# %% [markdown]
+# ### Exercise 02.1 (quick; @@COST-02.1@@): beta1 = 0.9
+#
+# Section 4 lowered Adam's beta1 from the suggested 0.9 to 0.5: 0.9 made training oscillate
+# and unstable. Predict: with beta1 = 0.9, is the discriminator's mean D(x) over the first
+# `EX["steps"]` steps (200 in `cpu`) higher, lower or about the same (within 0.02) as in this
+# chapter's run? Then measure it: the chapter's `cfg` with only beta1 changed, trained
+# `EX["steps"]` steps in a folder of its own (same seed, so the same minibatches and noise).
+# The check compares the two runs' logged D(x).
+
+# %% tags=["student"]
+# your run: dataclasses.replace(cfg, beta1=..., epochs=None, steps=EX["steps"], out=...,
+# quality="none"), then Trainer(that config, train_set, overwrite=True) and .fit()
+answer = None  # {"prediction": "higher" | "lower" | "same", "run": <your Trainer>}
+
+# %% tags=["solution"]
+cfg_beta = dataclasses.replace(cfg, beta1=0.9, epochs=None, steps=EX["steps"],
+                               out=str(run.out / "exercise_beta1"), quality="none")
+trainer_beta = Trainer(cfg_beta, train_set, overwrite=True)
+trainer_beta.fit()
+answer = {"prediction": "higher", "run": trainer_beta}
+
+# %%
+exercises.check("02.1", answer, run=run, cfg=cfg, log=log)
+
+# %% [markdown]
+# ### Exercise 02.2 (quick; @@COST-02.2@@): the generator's loss
+#
+# G is trained to maximise log D(G(z)) rather than to minimise log(1 - D(G(z))): the
+# non-saturating loss, which the authors' code uses. Write it as a function of D's logits on
+# generated images (D(G(z)) = sigmoid(logits)), averaged over the batch. Predict first: where
+# D is sure a sample is fake (logit -8), which of the two losses gives G the larger gradient?
+
+# %% tags=["student"]
+answer = None  # a function: lambda logits: ...
+
+# %% tags=["solution"]
+answer = lambda logits: torch.nn.functional.binary_cross_entropy_with_logits(  # noqa: E731
+    logits, torch.ones_like(logits))
+
+# %%
+exercises.check("02.2", answer)
+
+# %% [markdown]
+# ### Exercise 02.3 (open-ended; @@COST-02.3@@ per try): beat the recipe after one epoch
+#
+# The paper chose its learning rate and beta1 for stable training over many epochs. Is the
+# recipe also the fastest start? Find lr, beta1 and beta2 (nothing else) with which one epoch
+# of training ends with a lower Fréchet distance than this chapter's run after its first epoch
+# (the table above). Answer your Trainer; the check measures its generator with the chapter's
+# `evaluator`.
+
+# %% tags=["student"]
+# your run: dataclasses.replace(cfg, lr=..., epochs=1, out=..., quality="none"), then
+# Trainer(that config, train_set, overwrite=True) and .fit()
+answer = None  # a Trainer, trained for one epoch
+
+# %% tags=["solution"]
+cfg_fast = dataclasses.replace(cfg, lr=1e-3, epochs=1, out=str(run.out / "exercise_fast"),
+                               quality="none")
+trainer_fast = Trainer(cfg_fast, train_set, overwrite=True)
+trainer_fast.fit()
+answer = trainer_fast
+
+# %%
+exercises.check("02.3", answer, run=run, cfg=cfg, epochs=epochs, evaluator=evaluator)

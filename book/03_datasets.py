@@ -64,15 +64,24 @@
 #   For `lsun` and `celeba` the `cpu` runs are the same run. `smoke` is synthetic shapes.
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 dataset = "lsun"  # lsun | celeba | imagenet32
+ngf = None        # width of G's last and D's first hidden layer; None: the profile's
+epochs = None     # None: the profile's (full: lsun 5, celeba and imagenet32 25)
+batch_size = None  # None: the profile's (128, the paper's)
+lr = None         # Adam learning rate; None: the profile's (0.0002, the paper's)
+limit = None      # use only the first N training images; None: the profile's
+fd_n = None       # images per Fréchet distance; None: the profile's
+n_query = None    # samples whose nearest training images are searched; None: the profile's
+num_workers = None  # data loader processes (streamed data); None: the profile's
 
 # %%
 from dcgan_lib import book
-run = book.setup("03_datasets", profile, seed, data_root, results_dir)
+run = book.setup("03_datasets", profile, seed, data_root, results_dir, scale)
 assert dataset in ("lsun", "celeba", "imagenet32"), \
     f"dataset must be lsun, celeba or imagenet32, got {dataset!r}"
 run.out = run.out / dataset  # one folder per dataset: results/<profile>/03_datasets/<dataset>
@@ -91,18 +100,21 @@ CPU = {
     "celeba": dict(ngf=16, limit=30000, epochs=5),
     "imagenet32": dict(ngf=32, limit=None, epochs=5),
 }[dataset]
-S = run.pick(
+S = run.settings(
     smoke=dict(data="synthetic", channels=None, ngf=8, limit=256, epochs=2, batch_size=64,
-               fd_n=128, nnd_ns=(100, 200), n_held_out=200, n_query=64,
+               lr=2e-4, fd_n=128, nnd_ns=(100, 200), n_held_out=200, n_query=64,
                clf_data="synthetic", clf_limit=None, clf_epochs=1, preload=True, num_workers=0),
-    cpu=dict(data="fashion-mnist", channels=None, **CPU, batch_size=128, fd_n=5000,
+    cpu=dict(data="fashion-mnist", channels=None, **CPU, batch_size=128, lr=2e-4, fd_n=5000,
              nnd_ns=(1000, 10000), n_held_out=10000, n_query=1000, clf_data="fashion-mnist",
              clf_limit=None, clf_epochs=1, preload=True, num_workers=0),
     full=dict(data=PAPER["data"], channels=3, ngf=128, limit=None, epochs=PAPER["epochs"],
-              batch_size=128, fd_n=10000, nnd_ns=(1000, 10000, 100000), n_held_out=10000,
-              n_query=1000, clf_data="imagenet", clf_limit=200000, clf_epochs=5,
-              preload=dataset == "imagenet32", num_workers=8),
-)
+              batch_size=128, lr=2e-4, fd_n=10000, nnd_ns=(1000, 10000, 100000),
+              n_held_out=10000, n_query=1000, clf_data="imagenet", clf_limit=200000,
+              clf_epochs=5, preload=dataset == "imagenet32", num_workers=8),
+    tiny=dict(ngf=8, limit=32, epochs=2, batch_size=16, fd_n=12, nnd_ns=(8, 16),
+              n_held_out=16, n_query=8, clf_limit=64, clf_epochs=1, num_workers=0),
+    ngf=ngf, epochs=epochs, batch_size=batch_size, lr=lr, limit=limit, fd_n=fd_n,
+    n_query=n_query, num_workers=num_workers)
 S
 
 # %% [markdown]
@@ -130,12 +142,13 @@ print(f"{dataset} at {RES}x{RES}, 128 filters: G {count_parameters(Generator(RES
 # %% [markdown]
 # ## Getting the data
 # The `full` profile needs the paper's data here (and, for its feature space, ImageNet-1k
-# prepared at this resolution). `dcgan_lib.prepare` checks what is missing and says how to
-# get it; in the `full` profile a missing piece stops the chapter here.
+# prepared at this resolution): `dcgan data lsun celeba imagenet32 --root DIR` gets, checks
+# and converts them. The chapter graph (`dcgan_lib.graph`) lists what this run reads;
+# `dcgan_lib.fetch` checks it, and in the `full` profile a missing piece stops the chapter here.
 
 # %%
 from pathlib import Path
-from dcgan_lib import data, prepare
+from dcgan_lib import data, graph, prepare
 root = Path(run.data_root or data.default_data_root())
 notes = [prepare.imagenet_instructions(root / "imagenet", RES)]
 if dataset == "lsun":
@@ -143,10 +156,8 @@ if dataset == "lsun":
 if dataset == "celeba":
     notes.insert(0, prepare.celeba_manual_instructions(root))
 print("\n\n".join(notes))
-missing = prepare.check_prepared(root / "imagenet", RES) + \
-    {"lsun": prepare.check_lsun(root), "celeba": prepare.check_celeba(root),
-     "imagenet32": []}[dataset]
-if profile == "full" and missing:
+missing = graph.missing_data(graph.find_step(run.profile, "03_datasets", dataset), root)
+if run.profile == "full" and missing:
     raise FileNotFoundError("the full profile needs: " + "; ".join(missing))
 print(f"\nThis run ({run.profile}) uses {S['data']} at {RES}x{RES}.")
 
@@ -211,7 +222,8 @@ run.log_metrics(classifier_test_accuracy=clf_acc, fd_floor=fd_eval.floor,
 # %%
 cfg = TrainConfig(dataset=S["data"], data_root=run.data_root, image_size=RES,
                   channels=S["channels"], limit=S["limit"], variant="paper", nz=100,
-                  ngf=S["ngf"], ndf=S["ngf"], batch_size=S["batch_size"], lr=2e-4, beta1=0.5,
+                  ngf=S["ngf"], ndf=S["ngf"], batch_size=S["batch_size"], lr=S["lr"],
+                  beta1=0.5,
                   epochs=S["epochs"], seed=seed, out=str(run.out / "run"),
                   sample_every=10**9, checkpoint_every=2000, progress=False,
                   preload=S["preload"], num_workers=S["num_workers"])
@@ -328,3 +340,52 @@ print(f"FD after epoch 1 {epochs[0]['fd']:.2f}, at the end {last['fd']:.2f}, bes
 # real-image line (samples covering the held-out images better) while the Fréchet distance
 # picks the best epoch. In `cpu` and `smoke` the data are not the paper's: the chapter shows
 # the method and the code path, and the `full` profile gives the paper's experiment.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+
+# %%
+from dcgan_lib import exercises
+
+EX = exercises.sizes("03", run)
+EX
+
+# %% [markdown]
+# ### Exercise 03.1 (practice; @@COST-03.1@@): fool the memorisation check
+#
+# The check above flags a sample as a copy when it is nearer (in pixels) to a training image
+# than the nearest 1% of held-out images are (`closer_than_q`). Make `S["n_query"]` images that
+# it flags (closer_than_q of at least 0.5) although none is a byte copy of a training image.
+# Then think: what kind of copying does this check catch, and what kind would it miss?
+
+# %% tags=["student"]
+answer = None  # a tensor (N, C, H, W) of images in [-1, 1]
+
+# %% tags=["solution"]
+near_copies = real_train[:S["n_query"]]
+answer = (near_copies + EX["noise"] * torch.randn_like(near_copies)).clamp(-1, 1)
+
+# %%
+exercises.check("03.1", answer, run=run, train_images=train_ref, held_out=held_out)
+
+# %% [markdown]
+# ### Exercise 03.2 (quick; @@COST-03.2@@): which epoch covers the held-out images best?
+#
+# The distance score (the authors' `nnd`) measures how well samples cover held-out images:
+# lower is better. From the per-epoch table, which epoch has the lowest score at the largest
+# sample count? Does the Fréchet distance pick the same epoch?
+
+# %% tags=["student"]
+answer = None  # an integer: the epoch (1 = the first)
+
+# %% tags=["solution"]
+answer = min(epochs, key=lambda e: e[nnd_keys[-1]])["epoch"]
+
+# %%
+exercises.check("03.2", answer, run=run, epochs=epochs)

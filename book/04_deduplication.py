@@ -55,15 +55,21 @@
 # set from training images as in the paper's in-sample use, the whole set streamed.
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
+dataset = None    # None: the profile's (synthetic | fashion-mnist | lsun)
+n_train = None    # autoencoder training images; None: the profile's (cpu: all)
+epochs = None     # autoencoder epochs; None: the profile's
+n_sources = None  # originals given planted copies; None: the profile's
+real_limit = None  # images hashed per split of the real data; None: the profile's (all)
 
 # %%
 from dcgan_lib import book
-run = book.setup("04_deduplication", profile, seed, data_root, results_dir)
-S = run.pick(
+run = book.setup("04_deduplication", profile, seed, data_root, results_dir, scale)
+S = run.settings(
     smoke=dict(dataset="synthetic", n_train=512, epochs=2, planted_split="test", n_planted=None,
                n_sources=40, t_values=[0, 2, 4], real_splits=["train", "test"],
                real_limit=None, real_t=4, ablation_n=512, ablation_epochs=1, batch=256,
@@ -76,7 +82,10 @@ S = run.pick(
               n_planted=20_000, n_sources=2000, t_values=[0, 2, 4, 8, 12],
               real_splits=["train"], real_limit=None, real_t=4, ablation_n=50_000,
               ablation_epochs=2, batch=4096, workers=8),
-)
+    tiny=dict(n_train=48, epochs=1, n_planted=48, n_sources=6, t_values=[0, 2],
+              real_limit=48, ablation_n=32, ablation_epochs=1, batch=32, workers=0),
+    dataset=dataset, n_train=n_train, epochs=epochs, n_sources=n_sources,
+    real_limit=real_limit)
 S
 
 # %%
@@ -342,3 +351,59 @@ run.log_metrics(
     exact_duplicate_groups=len(exact_groups),
     training_minutes={r["model"]: r["minutes"] for r in train_rows},
 )
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+
+# %%
+from dcgan_lib import exercises
+
+EX = exercises.sizes("04", run)
+EX
+
+# %% [markdown]
+# ### Exercise 04.1 (practice; @@COST-04.1@@): why de-noise?
+#
+# The paper's autoencoder is de-noising and dropout-regularised. Predict what happens to the
+# 128 bits without both: more dead bits or fewer, more distinct codes or fewer, and more
+# planted duplicates found at t = 0 or fewer? Then train the paper model with `noise_std=0`
+# and `dropout=0` on the first `EX["ae_images"]` training images for `EX["ae_epochs"]` epochs
+# (as the ablation above) and answer it; the check compares its bits and its planted recall
+# with the paper model's.
+
+# %% tags=["student"]
+answer = None  # a trained dedup.DedupAutoencoder
+
+# %% tags=["solution"]
+torch.manual_seed(run.seed)
+answer = dedup.DedupAutoencoder(noise_std=0.0, dropout=0.0)
+dedup.train_autoencoder(answer, train_u8[:EX["ae_images"]], EX["ae_epochs"], seed=run.seed,
+                        log_every=0);
+
+# %%
+exercises.check("04.1", answer, run=run, held_u8=held_u8, planted=planted,
+                paper_model=models["AE (paper)"])
+
+# %% [markdown]
+# ### Exercise 04.2 (open-ended; @@COST-04.2@@): catch the shifted copies
+#
+# An exact 128-bit collision misses almost every one-pixel shift. Find a key function and a
+# tolerance t (bits allowed to differ) that group at least 90% of the planted shifted copies
+# with their originals at a pair FPR of at most 0.1% (`cpu`; `EX` has this profile's targets).
+# Any function from a batch of images to keys will do: the chapter's models, `dedup`'s
+# functions, or your own lambda. Why does shifting defeat a code computed from pixels?
+
+# %% tags=["student"]
+answer = None  # a pair (key function, t)
+
+# %% tags=["solution"]
+answer = (models["AE + align"].keys, EX["t"])
+
+# %%
+exercises.check("04.2", answer, run=run, planted=planted)

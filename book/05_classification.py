@@ -51,19 +51,26 @@
 # Profiles: `smoke` runs the same code on a toy two-class synthetic set with a tiny,
 # briefly trained discriminator (nothing in it is a result); `cpu` is Fashion-MNIST (under
 # an hour on 2 cores); `full` is the paper's SVHN protocol with its full number of draws and
-# 64 search trials, and table 1's CIFAR-10 protocol with `dataset = "cifar10"`: all labels and
-# 400 per class, with the discriminator trained on ImageNet-32 in chapter 03. Every deviation
+# 64 search trials, probing the SVHN DCGAN that chapter 02 trains in `full` (table 2), and
+# table 1's CIFAR-10 protocol with `dataset = "cifar10"`: all labels and 400 per class, with
+# the discriminator trained on ImageNet-32 in chapter 03. `ci/run_book.py --profile full` runs
+# both, each with its checkpoint from the chapter graph (`dcgan_lib.graph`). Every deviation
 # from the paper is listed in the last section, next to the numbers.
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 ours_checkpoint = ""  # empty: chapter 02's best.pt (cifar10: chapter 03's imagenet32 run)
 svhn_weights = ""     # empty: $DCGAN_SVHN_WEIGHTS or ../shared/reference/newmu-svhn-dcgan
 dataset = ""          # empty: the profile's: synthetic | fashion-mnist | svhn (full: or cifar10)
-k_labels = 0          # labels per class; 0: the profile's (100; cifar10: 400 and all labels)
+k_labels = None       # labels per class; None: the profile's (100; cifar10: 400 and all labels)
+n_val = None          # validation images split off the training set; None: the profile's
+test_draws = None     # draws of k labels per class for the test error; None: the profile's
+cnn_trials = None     # random-search trials of the supervised CNN; None: the profile's (64)
+batch_size = None     # feature-extraction batch; None: the profile's
 
 # %%
 import time
@@ -72,12 +79,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dcgan_lib import book, data, features, reference, viz
+from dcgan_lib import book, data, features, graph, reference, viz
 from dcgan_lib.models import Discriminator, batch_stats, layer_table
 from dcgan_lib.train import TrainConfig, Trainer, load_models
 
-run = book.setup("05_classification", profile, seed, data_root, results_dir)
-S = run.pick(
+run = book.setup("05_classification", profile, seed, data_root, results_dir, scale)
+if dataset:   # one folder per data set chosen: results/<profile>/05_classification/<dataset>
+    run.out = run.out / dataset
+    run.out.mkdir(exist_ok=True)
+S = run.settings(
     smoke=dict(dataset="synthetic", channels=1, n_synthetic=400, n_val=150, pool=None,
                bn_images=None, ks=(20, None), cs=(1e-3, 1e-2, 1e-1), val_draws=2,
                test_draws=3, cnn_trials=2, cnn_epochs=(2, 3), cnn_val_draws=1,
@@ -87,13 +97,15 @@ S = run.pick(
              val_draws=2, test_draws=10, cnn_trials=8, cnn_epochs=(10, 20, 30),
              cnn_val_draws=1, cnn_test_draws=3, batch_size=256, threads=None),
     full=dict(dataset="svhn", channels=None, n_synthetic=0, n_val=10000, pool=None,
-              bn_images=None, ks=(100,), cs=features.AUTHORS_CS, val_draws=10, test_draws=100,
-              cnn_trials=64, cnn_epochs=(20, 50, 100, 200), cnn_val_draws=1,
-              cnn_test_draws=10, batch_size=512, threads=None),
-)
-S["dataset"] = dataset or S["dataset"]
-if S["dataset"] == "cifar10" and run.profile == "full":
-    S["ks"] = (400, None)   # table 1: 400 labels per class, and all labels
+              bn_images=None, ks=(400, None) if dataset == "cifar10" else (100,),
+              cs=features.AUTHORS_CS, val_draws=10, test_draws=100, cnn_trials=64,
+              cnn_epochs=(20, 50, 100, 200), cnn_val_draws=1, cnn_test_draws=10,
+              batch_size=512, threads=None),
+    tiny=dict(n_val=8, ks=(2, None) if dataset == "cifar10" else (2,), cs=(1e-3, 1e-2),
+              val_draws=1, test_draws=2, cnn_trials=1, cnn_epochs=(1,), cnn_test_draws=1,
+              batch_size=64),
+    dataset=dataset or None, n_val=n_val, test_draws=test_draws, cnn_trials=cnn_trials,
+    batch_size=batch_size)
 if k_labels:
     S["ks"] = (k_labels,)
 if S["threads"]:  # tiny smoke models: extra OpenMP threads only add latency
@@ -189,17 +201,17 @@ if run.profile == "smoke":  # a tiny GAN trained for a few steps on the toy data
     trainer.fit()
     D_ours, ours_from = trainer.D, f"toy data, {cfg.steps} steps"
 else:  # CIFAR-10 is probed with the ImageNet-32 discriminator, as in table 1
-    source = ("03_datasets", "03_datasets/imagenet32") if S["dataset"] == "cifar10" else \
-        ("02_training", "02_training")
-    ckpt = Path(ours_checkpoint) if ours_checkpoint else \
-        run.out.parent / source[1] / "run" / "best.pt"
+    source = "imagenet32_model" if S["dataset"] == "cifar10" else "ch02_model"
+    ckpt = Path(ours_checkpoint) if ours_checkpoint else graph.artefact_path(source, run)
     if not ckpt.exists():
         raise FileNotFoundError(
-            f"{ckpt} not found: this chapter probes the discriminator trained in chapter "
-            f"{source[0][:2]}. Run it first (python ci/run_book.py --profile {run.profile} "
-            f"--only {source[0]}), or set ours_checkpoint to a checkpoint of dcgan_lib.train")
+            f"ours_checkpoint {ckpt} not found: this chapter probes the discriminator trained "
+            f"by {graph.ARTEFACTS[source].producer}. Run it first (python ci/run_book.py "
+            f"--profile {run.profile} --only {graph.ARTEFACTS[source].producer}), or set "
+            "ours_checkpoint to a checkpoint of dcgan_lib.train")
     _, D_ours, cfg_ours = load_models(ckpt)
-    ours_from = f"{cfg_ours.dataset} (chapter 02, {ckpt.name})"
+    ours_from = f"{cfg_ours.dataset} ({ckpt.name})"
+    run.log_metrics(checkpoint=str(ckpt))
 torch.manual_seed(seed)
 D_random = Discriminator(D_ours.image_size, D_ours.ndf, D_ours.nc, D_ours.variant)
 print("our D:", ours_from, "| feature dims", sum(features.feature_dims(D_ours)))
@@ -367,3 +379,77 @@ print("feature extraction + probe time: " + ", ".join(
 #
 # Each of these is a setting in the profile table at the top; the `full` profile puts back the
 # paper's values where the data allow.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+
+# %%
+from dcgan_lib import exercises
+
+EX = exercises.sizes("05", run)
+EX
+
+# %% [markdown]
+# ### Exercise 05.1 (quick; @@COST-05.1@@): how long is the feature vector?
+#
+# Section 5 max-pools every conv block's output to a 4x4 grid, flattens and concatenates. How
+# many dimensions does that give for a discriminator of width `ndf=32` on 32x32 grey images?
+# Compute it by hand from the layer table above (this D has half the maps of chapter 02's).
+
+# %% tags=["student"]
+answer = None  # an integer: the number of dimensions
+
+# %% tags=["solution"]
+answer = sum(features.feature_dims(Discriminator(32, 32, 1)))
+
+# %%
+exercises.check("05.1", answer)
+
+# %% [markdown]
+# ### Exercise 05.2 (quick; @@COST-05.2@@): the pooling, as a function
+#
+# Write section 5's pooling of one block's output: a function from a feature map (N, C, H, W)
+# to vectors (N, C x 16), the maximum of each map over each cell of a 4x4 grid.
+
+# %% tags=["student"]
+answer = None  # a function: lambda maps: ...
+
+# %% tags=["solution"]
+answer = lambda maps: torch.nn.functional.adaptive_max_pool2d(maps, 4).flatten(1)  # noqa: E731
+
+# %%
+exercises.check("05.2", answer)
+
+# %% [markdown]
+# ### Exercise 05.3 (practice; @@COST-05.3@@): with ten labels per class
+#
+# The paper's case for unsupervised features is the few-label regime. Predict: with
+# `EX["k"]` labels per class (10 in `cpu`) instead of the chapter's budget, does our
+# discriminator's lead over raw pixels grow or shrink? Then measure both test errors with the
+# chapter's probe settings (`features.svm_probe(..., k=EX["k"], **probe)` on pixel features
+# and on our D's features from `features.extract_features` with `bn_images=x_bn`).
+
+# %% tags=["student"]
+answer = None  # {"raw pixels": test error %, "our D": test error %}
+
+# %% tags=["solution"]
+pix = [features.pixel_features(v) for v in (x_pool, x_val, x_test)]
+err_pixels = features.svm_probe(pix[0], y_pool, pix[1], y_val, pix[2], y_test, k=EX["k"],
+                                verbose=False, **probe).test_mean
+fx_ours, _ = features.extract_features(D_ours, (x_pool, x_val, x_test), bn_images=x_bn,
+                                       batch_size=S["batch_size"], verbose=False)
+err_ours = features.svm_probe(fx_ours[0], y_pool, fx_ours[1], y_val, fx_ours[2], y_test,
+                              k=EX["k"], verbose=False, **probe).test_mean
+answer = {"raw pixels": err_pixels, "our D": err_ours}
+
+# %%
+exercises.check("05.3", answer, run=run, splits=(x_pool, y_pool, x_val, y_val, x_test, y_test),
+                D=D_ours, bn_images=x_bn, probe=probe, batch_size=S["batch_size"],
+                chapter_errors={name: results[name, main].test_mean
+                                for name in ("raw pixels", "our D")})

@@ -36,22 +36,27 @@
 #
 # Profiles: `smoke` runs the code on tiny random models (nothing in it is a result); `cpu` is
 # described above (a minute or two on 2 cores); `full` uses a 64x64 LSUN-bedroom generator
-# from a user's own run (`dcgan train --dataset lsun --image-size 64 --ngf 128 --ndf 128
-# --epochs 1 --out runs/lsun-bedroom-64`; pass another path as `full_checkpoint`), with its own
-# discriminator as feature space and 1,000 real LSUN validation images for the memoriser.
+# trained by chapter 03 in the `full` profile (`results/full/03_datasets/lsun/run/best.pt`, from
+# the chapter graph `dcgan_lib.graph`; pass another path as `full_checkpoint`), with its own
+# discriminator as feature space and 1,000 real LSUN training images for the memoriser (the
+# validation split holds only 300).
 #
 # **Deviations.** Not bedrooms on the `cpu` profile (no LSUN here). The spherical walk, the
 # measure and the two baselines are ours. All images of a walk are generated in one batch with
 # batch statistics, as the authors sampled.
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 svhn_weights = ""      # empty: $DCGAN_SVHN_WEIGHTS or ../shared/reference/newmu-svhn-dcgan
 ours_checkpoint = ""   # empty: results/cpu/02_training/run/best.pt (chapter 02, cpu profile)
-full_checkpoint = ""   # empty: runs/lsun-bedroom-64/best.pt (a full LSUN bedroom run)
+full_checkpoint = ""   # empty: results/full/03_datasets/lsun/run/best.pt (chapter 03, full)
+points = None          # random points the walk goes through; None: the profile's (9)
+steps = None           # images per segment; None: the profile's (10)
+memorise = None        # real images the memorising baseline holds; None: the profile's
 
 # %%
 import time
@@ -60,15 +65,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dcgan_lib import book, chapter_models, data, features, latent, metrics, viz
+from dcgan_lib import book, chapter_models, data, features, graph, latent, metrics, viz
 from dcgan_lib.models import Generator
 
-run = book.setup("06_latent_walk", profile, seed, data_root, results_dir)
-S = run.pick(
+run = book.setup("06_latent_walk", profile, seed, data_root, results_dir, scale)
+S = run.settings(
     smoke=dict(points=5, steps=6, memorise=64, bn_samples=256),
     cpu=dict(points=9, steps=10, memorise=1000, bn_samples=2048),
     full=dict(points=9, steps=10, memorise=1000, bn_samples=2048),
-)
+    tiny=dict(points=3, steps=4, memorise=16, bn_samples=32),
+    points=points, steps=steps, memorise=memorise)
 run.table([{"setting": k, "value": str(v)} for k, v in S.items()], "settings")
 t_start = time.perf_counter()
 
@@ -80,9 +86,12 @@ t_start = time.perf_counter()
 # one feature space (the Fashion-MNIST classifier here).
 
 # %%
+full_checkpoint = full_checkpoint or graph.artefact_path("lsun_model", run)
 models = chapter_models.load_chapter_models(
     run, ("svhn", "ours"), full_roles=("svhn", "ours"), svhn_weights=svhn_weights,
     ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
+if run.profile == "full":
+    run.log_metrics(checkpoint=str(full_checkpoint))
 (G_main, D_main), (G_ours, _) = models["svhn"], models["ours"]
 if run.profile == "smoke":
     memory = data.preload(data.get_dataset("synthetic", None, 32, 1, synthetic_size=S["memorise"],
@@ -96,7 +105,7 @@ elif run.profile == "cpu":
     net, net_acc = metrics.feature_classifier("fashion-mnist", run.data_root, 32)
     names = ("authors' SVHN G", "our Fashion-MNIST G")
 else:
-    memory = data.preload(data.get_dataset("lsun", run.data_root, G_main.image_size, split="val"),
+    memory = data.preload(data.get_dataset("lsun", run.data_root, G_main.image_size),
                           S["memorise"]).tensors[0]
     net, net_acc = None, float("nan")
     names = ("LSUN bedroom G", "LSUN bedroom G")
@@ -232,3 +241,55 @@ run.figure(fig, "steps_per_row", title="change between neighbouring images, one 
 elapsed = time.perf_counter() - t_start
 run.log_metrics(seconds=elapsed)
 print(f"chapter compute time: {elapsed:.0f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+
+# %%
+from dcgan_lib import exercises
+
+EX = exercises.sizes("06", run)
+EX
+
+# %% [markdown]
+# ### Exercise 06.1 (quick; @@COST-06.1@@): how long is the midpoint?
+#
+# Predict: on a straight line between two random z of the main generator (100-dimensional),
+# how long is the midpoint compared with the endpoints: about the same, half, or something
+# else? Then measure the mean of |(z0 + z1) / 2| / ((|z0| + |z1|) / 2) over `EX["pairs"]`
+# random pairs (`latent.seeded_z(G_main, ...)`).
+
+# %% tags=["student"]
+answer = None  # a number: the mean ratio
+
+# %% tags=["solution"]
+z0, z1 = latent.seeded_z(G_main, EX["pairs"], seed + 11), latent.seeded_z(G_main, EX["pairs"],
+                                                                          seed + 12)
+answer = float((((z0 + z1) / 2).norm(dim=1) / ((z0.norm(dim=1) + z1.norm(dim=1)) / 2)).mean())
+
+# %%
+exercises.check("06.1", answer, run=run, G=G_main)
+
+# %% [markdown]
+# ### Exercise 06.2 (quick; @@COST-06.2@@): spherical interpolation, as a function
+#
+# Write slerp: a function of two vectors z0, z1 (nz,) and a number t in [0, 1] that moves
+# along the great circle between them at constant angular speed, sin((1 - t) w) / sin w z0 +
+# sin(t w) / sin w z1, with w the angle between z0 and z1.
+
+# %% tags=["student"]
+answer = None  # a function: lambda z0, z1, t: ...
+
+# %% tags=["solution"]
+answer = lambda z0, z1, t: (  # noqa: E731
+    torch.sin((1 - t) * (w := torch.arccos(torch.dot(z0, z1) / (z0.norm() * z1.norm())))) * z0
+    + torch.sin(t * w) * z1) / torch.sin(w)
+
+# %%
+exercises.check("06.2", answer)

@@ -38,22 +38,26 @@
 # each map depends on its own image only.
 #
 # Profiles: `smoke`: tiny random discriminators on synthetic shapes (nothing is a result);
-# `cpu`: as described, about a minute; `full`: the discriminator of a user's 64x64 LSUN-bedroom
-# run (`full_checkpoint`, see chapter 06) over 2,000 LSUN validation images; there are no
+# `cpu`: as described, about a minute; `full`: the discriminator of chapter 03's 64x64
+# LSUN-bedroom run (`full_checkpoint`, see chapter 06) over 2,000 LSUN images; there are no
 # object masks there, so only the mask-free measure (`top_share`) is reported.
 #
 # **Deviations.** Generated SVHN samples instead of real images for the authors' model; how
 # many top responses are shown per feature (8) is ours; the measures are ours.
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 svhn_weights = ""      # empty: $DCGAN_SVHN_WEIGHTS or ../shared/reference/newmu-svhn-dcgan
 ours_checkpoint = ""   # empty: results/cpu/02_training/run/best.pt (chapter 02, cpu profile)
-full_checkpoint = ""   # empty: runs/lsun-bedroom-64/best.pt (a full LSUN bedroom run)
+full_checkpoint = ""   # empty: results/full/03_datasets/lsun/run/best.pt (chapter 03, full)
 boxes = ""             # empty: book/data/svhn_boxes.json
+n_images = None        # images searched for maximal responses; None: the profile's (2,000)
+n_features = None      # channels of the last conv layer shown; None: the profile's (6)
+k = None               # top responses shown per feature; None: the profile's (8)
 
 # %%
 import time
@@ -61,15 +65,17 @@ import time
 import numpy as np
 import torch
 
-from dcgan_lib import book, chapter_models, data, features, guided, latent, surgery, viz
+from dcgan_lib import (book, chapter_models, data, features, graph, guided, latent, surgery,
+                       viz)
 from dcgan_lib.models import Discriminator
 
-run = book.setup("07_guided_backprop", profile, seed, data_root, results_dir)
-S = run.pick(
+run = book.setup("07_guided_backprop", profile, seed, data_root, results_dir, scale)
+S = run.settings(
     smoke=dict(features=6, k=8, n_images=64, bn_images=256),
     cpu=dict(features=6, k=8, n_images=2000, bn_images=2000),
     full=dict(features=6, k=8, n_images=2000, bn_images=2000),
-)
+    tiny=dict(k=4, n_images=16, bn_images=16),
+    n_images=n_images, features=n_features, k=k)
 run.table([{"setting": k, "value": str(v)} for k, v in S.items()], "settings")
 t_start = time.perf_counter()
 
@@ -100,9 +106,12 @@ for label, kw in (("plain", None), ("guided, positive", "positive"), ("guided, s
 
 # %%
 box_file = surgery.load_boxes(boxes or book.REPO / "book/data/svhn_boxes.json")
+full_checkpoint = full_checkpoint or graph.artefact_path("lsun_model", run)
 models = chapter_models.load_chapter_models(
     run, ("svhn", "ours"), full_roles=("svhn",), svhn_weights=svhn_weights,
     ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
+if run.profile == "full":
+    run.log_metrics(checkpoint=str(full_checkpoint))
 studies = {}
 if run.profile == "smoke":
     (G_s, D_s), (_, D_f) = models["svhn"], models["ours"]
@@ -129,7 +138,7 @@ elif run.profile == "cpu":
                               name="our Fashion-MNIST D")
 else:
     _, D_b = models["svhn"]
-    x_b = data.preload(data.get_dataset("lsun", run.data_root, D_b.image_size, split="val"),
+    x_b = data.preload(data.get_dataset("lsun", run.data_root, D_b.image_size, split="train"),
                        S["n_images"]).tensors[0]
     studies["svhn"] = dict(D=D_b, images=x_b, masks=None, bn=x_b, name="LSUN bedroom D")
 
@@ -236,3 +245,57 @@ run.table(rows, "leaky_relu_treatment");
 elapsed = time.perf_counter() - t_start
 run.log_metrics(seconds=elapsed)
 print(f"chapter compute time: {elapsed:.0f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds.
+
+# %%
+from dcgan_lib import exercises
+from dcgan_lib.models import layer_table
+
+# %% [markdown]
+# ### Exercise 07.1 (quick; @@COST-07.1@@): guided backpropagation by hand
+#
+# A ReLU receives the inputs x = (-1, 2, 3, -0.5) and, from above, the gradients g = (1, -1,
+# 2, 3). Which gradient does guided backpropagation pass down to x? (The plain gradient and the
+# "deconvnet" rule are the two typical wrong answers: the check names them.)
+
+# %% tags=["student"]
+answer = None  # four numbers
+
+# %% tags=["solution"]
+answer = [0.0, 0.0, 2.0, 0.0]
+
+# %%
+exercises.check("07.1", answer)
+
+# %% [markdown]
+# ### Exercise 07.2 (open-ended; @@COST-07.2@@): the feature that looks at the object most
+#
+# The figure shows the first 6 channels of the last conv layer. Search all of them: which
+# channel's guided-backpropagation maps, over its top `S["k"]` responses, concentrate most on
+# the garment (the highest mean `ratio`; on `full`, where there are no masks, `top_share`)?
+# Use the fashion study (`studies["fashion"]`; on `full` the only study).
+
+# %% tags=["student"]
+answer = None  # an integer: a channel of the last conv layer
+
+# %% tags=["solution"]
+st = studies["fashion"] if "fashion" in studies else studies["svhn"]
+n_ch = layer_table(st["D"], tuple(st["images"].shape[1:]))[guided.last_conv_layer(st["D"])]["output"][0]
+resp = guided.max_responses(st["D"], st["images"], channels=range(n_ch), k=S["k"])
+maps = guided.guided_backprop(st["D"], st["images"], resp)
+score = (guided.mass_inside(maps, st["masks"][[r.image for r in resp]])["ratio"]
+         if st["masks"] is not None else guided.top_share(maps))
+per = guided.per_channel(score, resp)
+answer = max(per, key=per.get)
+
+# %%
+exercises.check("07.2", answer, run=run,
+                study=studies["fashion"] if "fashion" in studies else studies["svhn"], k=S["k"])

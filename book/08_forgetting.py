@@ -38,10 +38,15 @@
 # * every number beside a **control** that drops as many randomly chosen maps.
 #
 # Profiles: `smoke`: a tiny random generator with boxes made up in code (nothing is a result);
-# `cpu`: as described (a few minutes on 2 cores); `full`: a 64x64 LSUN-bedroom generator from
-# a user's run (`full_checkpoint`, see chapter 06) with window boxes the user draws on its
-# samples (`full_boxes`; `surgery.BoxDrawer` in JupyterLab, see below). Without a window
-# classifier, `full` reports the region measures only.
+# `cpu`: as described (a few minutes on 2 cores); `full`: chapter 03's 64x64 LSUN-bedroom
+# generator (`full_checkpoint`, see chapter 06) with the window boxes you drew on its samples
+# (`surgery.BoxDrawer` in JupyterLab, below and in `docs/gpu-runner.md`), saved beside the
+# checkpoint as `windows.json`, where the chapter graph finds them (or `full_boxes`). A batch
+# run cannot stop for a person: without boxes drawn for this very checkpoint, `full` uses an
+# **automatic stand-in** (`surgery.bright_boxes`: the largest region of each sample's brightest
+# pixels, on the premise that a bedroom's window is usually its brightest part), and every
+# figure, table and metric of the run says AUTOMATIC STAND-IN. Window boxes carry no labels, so
+# `full` reports the region measures only (no classifier verdict).
 #
 # **Deviations.** Digits on SVHN instead of windows on bedrooms; 160 samples looked at (the
 # paper: 150); negatives as many as positives per image, drawn at random outside the boxes; the
@@ -50,14 +55,18 @@
 # are ours.
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 svhn_weights = ""      # empty: $DCGAN_SVHN_WEIGHTS or ../shared/reference/newmu-svhn-dcgan
 boxes = ""             # empty: book/data/svhn_boxes.json
-full_checkpoint = ""   # empty: runs/lsun-bedroom-64/best.pt (a full LSUN bedroom run)
-full_boxes = ""        # empty: book/data/lsun_windows.json (drawn by the user, see below)
+full_checkpoint = ""   # empty: results/full/03_datasets/lsun/run/best.pt (chapter 03, full)
+full_boxes = ""        # empty: windows.json beside full_checkpoint, if drawn for it; else the
+                       # automatic stand-in (see above)
+box_samples = None     # full: samples the stand-in boxes are found on; None: the profile's (150)
+new_samples = None     # new samples generated with and without the maps; None: the profile's
 
 # %%
 import time
@@ -68,14 +77,15 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold, cross_val_score
 
-from dcgan_lib import book, chapter_models, features, latent, surgery, viz
+from dcgan_lib import book, chapter_models, features, graph, latent, surgery, viz
 
-run = book.setup("08_forgetting", profile, seed, data_root, results_dir)
-S = run.pick(
-    smoke=dict(new_samples=128, batch=64, bn_images=256),
-    cpu=dict(new_samples=1000, batch=128, bn_images=2000),
-    full=dict(new_samples=1000, batch=128, bn_images=2000),
-)
+run = book.setup("08_forgetting", profile, seed, data_root, results_dir, scale)
+S = run.settings(
+    smoke=dict(new_samples=128, batch=64, bn_images=256, box_samples=None),
+    cpu=dict(new_samples=1000, batch=128, bn_images=2000, box_samples=None),
+    full=dict(new_samples=1000, batch=128, bn_images=2000, box_samples=150),
+    tiny=dict(new_samples=32, batch=16, bn_images=32, box_samples=24),
+    box_samples=box_samples, new_samples=new_samples)
 run.table([{"setting": k, "value": str(v)} for k, v in S.items()], "settings")
 t_start = time.perf_counter()
 
@@ -98,25 +108,38 @@ print("labels:", dict(sorted(Counter(svhn_bf.labels().values()).items())))
 # `%matplotlib widget`):
 #
 # ```python
-# bf = surgery.BoxFile("my-model", seed=0, n_samples=150, image_size=64, object="window")
+# from dcgan_lib import graph, surgery, train
+# ckpt = graph.artefact_path("lsun_model", "full")        # chapter 03's bedroom model
+# G = train.load_generator(ckpt)
+# bf = surgery.BoxFile(surgery.model_id(ckpt), seed=0, n_samples=150, image_size=64,
+#                      object="window")
 # z, images, _ = surgery.box_samples(G, bf)
 # drawer = surgery.BoxDrawer(images, bf, label="window"); drawer.show()
 # # drag boxes; keys n / p next and previous sample, u undo, e no object
-# surgery.save_boxes(bf, "book/data/lsun_windows.json")
+# surgery.save_boxes(bf, graph.artefact_path("window_boxes", "full"))   # windows.json
 # ```
 
 # %%
+full_checkpoint = full_checkpoint or graph.artefact_path("lsun_model", run)
 G, D = chapter_models.load_chapter_models(
     run, ("svhn",), full_roles=("svhn",), svhn_weights=svhn_weights,
     full_checkpoint=full_checkpoint)["svhn"]
+box_source = "hand-drawn"
 if run.profile == "smoke":
     made_up = surgery.BoxFile("smoke-random-G", seed, 40, 32, object="made-up box", samples={
         i: [surgery.Box(10, 6, 22, 28, str(i % 3))] if i % 4 else [] for i in range(40)})
     box_path = surgery.save_boxes(made_up, run.out / "smoke_boxes.json")
 elif run.profile == "cpu":
     box_path = boxes or book.REPO / "book/data/svhn_boxes.json"
-else:
-    box_path = full_boxes or book.REPO / "book/data/lsun_windows.json"
+else:   # the user's boxes for this checkpoint, else the automatic stand-in (saved, to inspect)
+    bf, box_source = surgery.window_boxes(
+        G, full_checkpoint, full_boxes or graph.artefact_path("window_boxes", run),
+        explicit=bool(full_boxes), n_samples=S["box_samples"], seed=seed)
+    box_path = surgery.save_boxes(bf, run.out / "boxes_used.json")
+    run.log_metrics(checkpoint=str(full_checkpoint), boxes=box_source.lower()
+                    if surgery.STAND_IN in box_source else box_source)
+tag = f" [{surgery.STAND_IN} BOXES]" if surgery.STAND_IN in box_source else ""
+print(f"boxes: {box_source}")
 bf = surgery.load_boxes(box_path)   # a clear error says how to draw them when missing
 layer = surgery.feature_layer(G)
 z, images, feats = surgery.box_samples(G, bf, layer)
@@ -127,7 +150,8 @@ run.table([{"box file": str(box_path).replace(str(book.REPO) + "/", ""), "model"
 shown = bf.indices[:48]
 fig = viz.show_grid(surgery.draw_boxes_on(images[shown], [bf.samples[i] for i in shown]), 12,
                     scale=1.2)
-run.figure(fig, "boxes", title=f"the first {len(shown)} samples looked at, with their boxes");
+run.figure(fig, "boxes", title=f"the first {len(shown)} samples looked at, with their boxes"
+           + tag);
 
 # %% [markdown]
 # ## The logistic regression on the second-highest conv layer
@@ -141,7 +165,7 @@ X, y, where = surgery.object_dataset(feats, bf, neg_per_pos=1.0, seed=seed)
 clf, info = surgery.fit_object_classifier(X, y, groups=where[:, 0], seed=seed)
 drop = surgery.object_channels(clf)
 control = surgery.random_channels(feats.shape[1], len(drop), seed=seed, exclude=drop)
-run.table([{"layer": f"block {layer}", "maps": feats.shape[1],
+run.table([{"boxes": box_source, "layer": f"block {layer}", "maps": feats.shape[1],
             "map size": f"{feats.shape[-2]}x{feats.shape[-1]}", "cells": info["cells"],
             "positives": info["positives"], "train accuracy": info["train_accuracy"],
             "cv accuracy": info.get("cv_accuracy", float("nan")),
@@ -160,13 +184,15 @@ _, after_ctrl = surgery.generate_pair(G, z, layer, control, batch_size=len(z))
 k = min(12, len(idx))
 fig = viz.show_grid(torch.cat([before[idx[:k]], after[idx[:k]], after_ctrl[idx[:k]]]), k,
                     scale=1.4)
-run.figure(fig, "forgetting_boxed", title="unmodified / object maps dropped / random maps dropped")
+run.figure(fig, "forgetting_boxed",
+           title="unmodified / object maps dropped / random maps dropped" + tag)
 masks = surgery.pixel_masks(bf, range(bf.n_samples))
 rows = []
 for label, a in (("object maps", after), ("random maps (control)", after_ctrl)):
     r = surgery.region_change(before[idx], a[idx], masks[idx])
     e = surgery.structure_change(before[idx], a[idx], masks[idx])
-    rows.append({"dropped": label, "maps": len(drop), "images": r["images"],
+    rows.append({"boxes": box_source[:40], "dropped": label, "maps": len(drop),
+                 "images": r["images"],
                  "change inside boxes": r["inside"], "change outside": r["outside"],
                  "inside / outside": r["ratio"], "structure kept inside": e["inside_kept"],
                  "structure kept outside": e["outside_kept"]})
@@ -196,12 +222,12 @@ new = {k: torch.cat(v) for k, v in outs.items()}
 fig = viz.show_grid(torch.cat([new["before"][:12], new["after"][:12], new["control"][:12]]), 12,
                     scale=1.4)
 run.figure(fig, "forgetting_new", title="new samples: unmodified / object maps dropped / "
-           "random maps dropped")
+           "random maps dropped" + tag)
 rows = []
 for label, key in (("object maps", "after"), ("random maps (control)", "control")):
     r = surgery.region_change(new["before"], new[key], new["masks"])
     e = surgery.structure_change(new["before"], new[key], new["masks"])
-    rows.append({"dropped": label, "images": r["images"],
+    rows.append({"boxes": box_source[:40], "dropped": label, "images": r["images"],
                  "object share of image": float(new["masks"].float().mean()),
                  "change inside": r["inside"], "change outside": r["outside"],
                  "inside / outside": r["ratio"], "whole image": r["whole"],
@@ -219,31 +245,37 @@ run.log_metrics(new_ratio=rows[0]["inside / outside"], new_ratio_control=rows[1]
 # The digit classifier: a logistic regression on the authors' discriminator's section-5
 # features (batch-norm re-estimated on 2,000 of the generator's samples), trained on our hand
 # labels of the boxed samples. Its accuracy is estimated by 5-fold cross-validation on those
-# labels; chance is about 1/10 (the most frequent digit's share is printed beside it).
+# labels; chance is about 1/10 (the most frequent digit's share is printed beside it). Boxes
+# without labels (`full`'s windows) give no verdict.
 
 # %%
 labels = bf.labels()
-features.reestimate_bn(D, latent.decode(G, latent.seeded_z(G, S["bn_images"], seed + 1),
-                                        batch_size=128), 128)
-lab_idx = sorted(labels)
-F_lab = features.discriminator_features(D, images[lab_idx], verbose=False)
-y_lab = np.array([labels[i] for i in lab_idx])
-digit_clf = LogisticRegression(C=0.1, max_iter=5000)
-cv = cross_val_score(digit_clf, F_lab, y_lab, cv=KFold(5, shuffle=True, random_state=seed))
-digit_clf.fit(F_lab, y_lab)
-majority = np.unique(y_lab, return_counts=True)[1].max() / len(y_lab)
-classify = lambda x: digit_clf.predict_proba(features.discriminator_features(D, x, verbose=False))
-rows = []
-for label, key in (("object maps", "after"), ("random maps (control)", "control")):
-    v = surgery.verdict(classify, new["before"], new[key])
-    rows.append({"dropped": label, "labelled samples": len(y_lab), "classifier cv accuracy": cv.mean(),
-                 "majority class share": majority, **v})
-run.table(rows, "classifier_verdict")
-run.log_metrics(classifier_cv=float(cv.mean()), unchanged=rows[0]["unchanged"],
-                unchanged_control=rows[1]["unchanged"],
-                confidence_before=rows[0]["confidence_before"],
-                confidence_after=rows[0]["confidence_after"],
-                confidence_after_control=rows[1]["confidence_after"])
+if len(set(labels.values())) < 2:   # full: window boxes carry no labels
+    print(f"{len(labels)} labelled boxes ({box_source}): no classifier verdict; the region "
+          "measures above are this run's result")
+else:
+    features.reestimate_bn(D, latent.decode(G, latent.seeded_z(G, S["bn_images"], seed + 1),
+                                            batch_size=128), 128)
+    lab_idx = sorted(labels)
+    F_lab = features.discriminator_features(D, images[lab_idx], verbose=False)
+    y_lab = np.array([labels[i] for i in lab_idx])
+    digit_clf = LogisticRegression(C=0.1, max_iter=5000)
+    cv = cross_val_score(digit_clf, F_lab, y_lab, cv=KFold(5, shuffle=True, random_state=seed))
+    digit_clf.fit(F_lab, y_lab)
+    majority = np.unique(y_lab, return_counts=True)[1].max() / len(y_lab)
+    classify = lambda x: digit_clf.predict_proba(features.discriminator_features(D, x,
+                                                                                 verbose=False))
+    rows = []
+    for label, key in (("object maps", "after"), ("random maps (control)", "control")):
+        v = surgery.verdict(classify, new["before"], new[key])
+        rows.append({"dropped": label, "labelled samples": len(y_lab),
+                     "classifier cv accuracy": cv.mean(), "majority class share": majority, **v})
+    run.table(rows, "classifier_verdict")
+    run.log_metrics(classifier_cv=float(cv.mean()), unchanged=rows[0]["unchanged"],
+                    unchanged_control=rows[1]["unchanged"],
+                    confidence_before=rows[0]["confidence_before"],
+                    confidence_after=rows[0]["confidence_after"],
+                    confidence_after_control=rows[1]["confidence_after"])
 
 # %% [markdown]
 # ## Reading the numbers
@@ -264,3 +296,54 @@ run.log_metrics(classifier_cv=float(cv.mean()), unchanged=rows[0]["unchanged"],
 elapsed = time.perf_counter() - t_start
 run.log_metrics(seconds=elapsed)
 print(f"chapter compute time: {elapsed:.0f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds.
+
+# %%
+from dcgan_lib import exercises
+
+# %% [markdown]
+# ### Exercise 08.1 (open-ended; @@COST-08.1@@): forget with fewer maps
+#
+# The logistic regression dropped every map with a positive weight (`drop`). Find a set of at
+# most half as many maps that still makes the boxed samples change as much inside the boxes,
+# relative to outside, as the full set does: an inside/outside ratio (`surgery.region_change`
+# on the boxed samples, as in the table under figure 6) of at least 90% of the full set's.
+
+# %% tags=["student"]
+answer = None  # a list of channels of the layer `layer`
+
+# %% tags=["solution"]
+answer = sorted(drop, key=lambda c: -clf.coef_[0][c])[:max(1, len(drop) // 2)]
+
+# %%
+exercises.check("08.1", answer, run=run, G=G, z=z, layer=layer, drop=drop, before=before,
+                masks=masks, boxed=bf.boxed)
+
+# %% [markdown]
+# ### Exercise 08.2 (quick; @@COST-08.2@@): drop the maps the regression likes least
+#
+# Predict: dropping as many maps as `drop` holds, but those with the most *negative* weights,
+# does the change fall more inside the boxes than dropping random maps does, less, or the
+# same (within 10%)? Then measure the inside/outside ratio on the boxed samples
+# (`surgery.generate_pair` with `batch_size=len(z)`, `surgery.region_change` on `bf.boxed`).
+
+# %% tags=["student"]
+answer = None  # {"prediction": "more" | "less" | "same", "ratio": the measured ratio}
+
+# %% tags=["solution"]
+least = [int(c) for c in np.argsort(clf.coef_[0], kind="stable")[:len(drop)]]
+_, after_least = surgery.generate_pair(G, z, layer, least, batch_size=len(z))
+answer = {"prediction": "less", "ratio": surgery.region_change(
+    before[bf.boxed], after_least[bf.boxed], masks[bf.boxed])["ratio"]}
+
+# %%
+exercises.check("08.2", answer, run=run, G=G, z=z, layer=layer, clf=clf, drop=drop,
+                control=control, before=before, masks=masks, boxed=bf.boxed)

@@ -38,9 +38,9 @@
 #    Scored on polarity; the digit is shown, not scored (we have no reliable SVHN classifier).
 #
 # Profiles: `smoke`: tiny random models and an untrained classifier (nothing is a result);
-# `cpu`: as described (a few minutes on 2 cores); `full`: a user's 64x64 face generator
-# (`full_checkpoint`, e.g. `dcgan train --dataset celeba --image-size 64 --out runs/celeba-64`)
-# with the same brightness measures but no class scores, for want of a face classifier
+# `cpu`: as described (a few minutes on 2 cores); `full`: chapter 03's 64x64 face generator
+# (CelebA, `results/full/03_datasets/celeba/run/best.pt` by the chapter graph, or
+# `full_checkpoint`) with the same brightness measures but no class scores, for want of a face classifier
 # (exemplars for other concepts can be listed by index in `full_exemplars`, a JSON file
 # `{"a": [i, j, k], "b": [...], "c": [...]}` of seeded-sample indices).
 #
@@ -50,15 +50,19 @@
 # batch-norm statistics themselves (`latent.decode`'s `context`).
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 svhn_weights = ""      # empty: $DCGAN_SVHN_WEIGHTS or ../shared/reference/newmu-svhn-dcgan
 ours_checkpoint = ""   # empty: results/cpu/02_training/run/best.pt (chapter 02, cpu profile)
 boxes = ""             # empty: book/data/svhn_boxes.json (hand labels of the SVHN samples)
-full_checkpoint = ""   # empty: runs/celeba-64/best.pt (a full face run)
+full_checkpoint = ""   # empty: results/full/03_datasets/celeba/run/best.pt (chapter 03, full)
 full_exemplars = ""    # empty: none; a JSON file of listed exemplar indices (see above)
+pool = None            # seeded samples exemplars are chosen from; None: the profile's (2,000)
+reps = None            # exemplar triples per analogy; None: the profile's (3)
+turn_samples = None    # random samples the direction is added to; None: the profile's (64)
 
 # %%
 import json
@@ -68,17 +72,19 @@ from functools import partial
 import numpy as np
 import torch
 
-from dcgan_lib import book, chapter_models, data, features, latent, metrics, surgery, viz
+from dcgan_lib import (book, chapter_models, data, features, graph, latent, metrics, surgery,
+                       viz)
 
-run = book.setup("09_vector_arithmetic", profile, seed, data_root, results_dir)
-S = run.pick(
-    smoke=dict(real="synthetic", n_real=256, pool=512, min_prob=0.0, reps=2, pairs=[(0, 1), (2, 3)], turn_class=0,
-               turn_samples=16, context=32),
-    cpu=dict(real="fashion-mnist", n_real=10000, pool=2000, min_prob=0.9, reps=3, pairs=[(0, 1), (2, 7), (3, 8), (4, 9)],
-             turn_class=0, turn_samples=64, context=128),
-    full=dict(real=None, n_real=0, pool=2000, min_prob=0.0, reps=3, pairs=[], turn_class=None, turn_samples=64,
-              context=128),
-)
+run = book.setup("09_vector_arithmetic", profile, seed, data_root, results_dir, scale)
+S = run.settings(
+    smoke=dict(real="synthetic", n_real=256, pool=512, min_prob=0.0, reps=2,
+               pairs=[(0, 1), (2, 3)], turn_class=0, turn_samples=16, context=32),
+    cpu=dict(real="fashion-mnist", n_real=10000, pool=2000, min_prob=0.9, reps=3,
+             pairs=[(0, 1), (2, 7), (3, 8), (4, 9)], turn_class=0, turn_samples=64, context=128),
+    full=dict(real=None, n_real=0, pool=2000, min_prob=0.0, reps=3, pairs=[], turn_class=None,
+              turn_samples=64, context=128),
+    tiny=dict(pool=64, turn_samples=8, context=16),
+    pool=pool, reps=reps, turn_samples=turn_samples)
 run.table([{"setting": k, "value": str(v)} for k, v in S.items()], "settings")
 t_start = time.perf_counter()
 CLASSES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
@@ -88,9 +94,12 @@ CLASSES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
 # ## The seeded pool and its measurements
 
 # %%
+full_checkpoint = full_checkpoint or graph.artefact_path("celeba_model", run)
 models = chapter_models.load_chapter_models(
     run, ("ours", "svhn"), full_roles=("ours",), svhn_weights=svhn_weights,
-    ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint or "runs/celeba-64/best.pt")
+    ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
+if run.profile == "full":
+    run.log_metrics(checkpoint=str(full_checkpoint))
 G, D = models["ours"]
 G_svhn, D_svhn = models["svhn"] or (None, None)
 if run.profile == "smoke":
@@ -323,3 +332,61 @@ else:
 elapsed = time.perf_counter() - t_start
 run.log_metrics(seconds=elapsed)
 print(f"chapter compute time: {elapsed:.0f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+
+# %%
+from dcgan_lib import exercises
+
+EX = exercises.sizes("09", run)
+EX
+
+# %% [markdown]
+# ### Exercise 09.1 (open-ended; @@COST-09.1@@): a direction that lengthens sleeves
+#
+# Find a direction d in z such that z + d gives the same kind of top (T-shirt, pullover, coat,
+# shirt) with longer sleeves. The check measures sleeve length by `exercises.sleeve_length`
+# (the brightness of two bands beside the torso, where long sleeves hang) on held-out samples
+# the classifier calls tops, and wants: the bands brighter on average by more than random
+# directions of the same length manage (by `EX["sigmas"]` spreads), on at least
+# `EX["min_up"]` of the samples, with at least `EX["min_kept"]` still tops, and |d| no longer
+# than a typical z. Figure 8's recipe is one way; there are others.
+
+# %% tags=["student"]
+answer = None  # a tensor of shape (nz,)
+
+# %% tags=["solution"]
+sleeves = exercises.sleeve_length(x)
+tops = np.isin(pred, exercises.TOPS) if net is not None else np.ones(len(x), bool)
+long_sleeved = latent.pick_exemplars(sleeves, EX["exemplars"], among=tops)
+short_sleeved = latent.pick_exemplars(sleeves, EX["exemplars"], among=tops, lowest=True)
+answer = latent.direction(z[short_sleeved], z[long_sleeved])
+
+# %%
+exercises.check("09.1", answer, run=run, G=G, classifier=net, context=context)
+
+# %% [markdown]
+# ### Exercise 09.2 (quick; @@COST-09.2@@): beyond the figure's range
+#
+# The direction `d` above was applied for alpha from -1 to 1. Predict: at alpha = 2, do more
+# or fewer of the `turn_samples` random samples get brighter than at alpha = 1? Then measure
+# the share that gets brighter: decode `z_rand` and `z_rand + 2 * d` with `context=context`
+# and compare `latent.brightness`.
+
+# %% tags=["student"]
+answer = None  # a number: the share of samples brighter at alpha = 2, between 0 and 1
+
+# %% tags=["solution"]
+b_start = latent.brightness(latent.decode(G, z_rand, context=context))
+b_two = latent.brightness(latent.decode(G, z_rand + 2 * d, context=context))
+answer = float((b_two > b_start).mean())
+
+# %%
+exercises.check("09.2", answer, run=run, G=G, d=d, z=z_rand, context=context)

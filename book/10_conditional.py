@@ -68,42 +68,54 @@
 # * Batch-norm ε is PyTorch's 1e-5 (authors: 1e-8).
 
 # %% tags=["parameters"]
-profile = "cpu"   # smoke | cpu | full
+profile = ""      # smoke | cpu | full; "": $DCGAN_PROFILE, else cpu
 seed = 0
 data_root = ""    # empty: $DCGAN_DATA or ~/.cache/dcgan_lib/data
 results_dir = "results"
+scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
+dataset = None    # None: the profile's (synthetic | fashion-mnist | mnist)
+epochs = None     # epochs of each model; None: the profile's (cpu 2, full 200)
+decay_epochs = None  # last epochs of linear learning-rate decay; None: the profile's (full 100)
+batch_size = None  # None: the profile's (128)
+lr = None         # Adam learning rate; None: the profile's (0.0002)
+n_val = None      # validation images split off the training set; None: the profile's
+at = None         # numbers of generated samples N the 1-NN is read at; None: the profile's
 
 # %%
 import time
 
 import matplotlib.pyplot as plt
 import torch
+from torch.utils.data import TensorDataset
 
 from dcgan_lib import book, data, viz
-from dcgan_lib.conditional import (CondConfig, CondDiscriminator, CondGenerator,
-                                   MLPCondDiscriminator, MLPCondGenerator, class_grid,
-                                   cond_layer_table, generate_labelled, real_class_grid,
-                                   time_steps, train_conditional)
+from dcgan_lib.conditional import (CondDiscriminator, CondGenerator, MLPCondDiscriminator,
+                                   MLPCondGenerator, class_grid, cond_layer_table,
+                                   generate_labelled, real_class_grid)
 from dcgan_lib.knn import chunks, nn_errors
 from dcgan_lib.models import count_parameters
+from dcgan_lib.train import TrainConfig, read_jsonl, time_steps, train
 
-run = book.setup("10_conditional", profile, seed, data_root, results_dir)
-S = run.pick(
+run = book.setup("10_conditional", profile, seed, data_root, results_dir, scale)
+S = run.settings(
     smoke=dict(dataset="synthetic", image_size=16, download=False, synthetic_size=384, n_val=64,
-               test_limit=128, model=dict(nz=16, ngf=8, ndf=8, nfc=64),
-               train=dict(batch_size=32, epochs=2), at=[100, 200], gen_batch=100, per_class=8,
-               timed_steps=1),
+               test_limit=128, model=dict(nz=16, ngf=8, ndf=8, nfc=64), batch_size=32,
+               epochs=2, decay_epochs=0, lr=2e-4, train=dict(), at=[100, 200], gen_batch=100,
+               per_class=8, timed_steps=1),
     cpu=dict(dataset="fashion-mnist", image_size=28, download=False, synthetic_size=0,
-             n_val=10_000, test_limit=None, model=dict(),
-             train=dict(batch_size=128, epochs=2),
+             n_val=10_000, test_limit=None, model=dict(), batch_size=128, epochs=2,
+             decay_epochs=0, lr=2e-4, train=dict(),
              at=[1_000, 10_000, 50_000], gen_batch=128, per_class=10, timed_steps=3),
     full=dict(dataset="mnist", image_size=28, download=True, synthetic_size=0, n_val=10_000,
-              test_limit=None, model=dict(),
-              train=dict(batch_size=128, epochs=200, decay_epochs=100, schedule="alternating",
-                         weight_decay=2.5e-5),
+              test_limit=None, model=dict(), batch_size=128, epochs=200, decay_epochs=100,
+              lr=2e-4, train=dict(schedule="alternating", weight_decay=2.5e-5),
               at=[1_000, 10_000, 50_000, 1_000_000, 10_000_000], gen_batch=128, per_class=10,
               timed_steps=3),
-)
+    tiny=dict(n_val=16, test_limit=16, model=dict(nz=16, ngf=8, ndf=8, nfc=64), batch_size=16,
+              epochs=2, decay_epochs=run.pick(0, 0, 1), at=[20, 40], gen_batch=20, per_class=2,
+              timed_steps=1),
+    dataset=dataset, epochs=epochs, decay_epochs=decay_epochs, batch_size=batch_size, lr=lr,
+    n_val=n_val, at=at)
 S
 
 # %% [markdown]
@@ -129,9 +141,12 @@ for key, name, model, shape in (
 
 # %%
 # NBVAL_CHECK_OUTPUT
-paper_cfg = CondConfig(schedule="alternating", epochs=200, decay_epochs=100, weight_decay=2.5e-5)
-run.table([{"setting": k, "authors' MNIST code": v} for k, v in vars(paper_cfg).items()
-           if k not in ("out", "device")], "authors_schedule");
+paper_cfg = TrainConfig(labels=True, image_size=28, bn_affine=False, schedule="alternating",
+                        epochs=200, decay_epochs=100, weight_decay=2.5e-5)
+shown = ("arch", "nz", "ngf", "ndf", "nfc", "bn_affine", "output", "batch_size", "lr", "beta1",
+         "weight_decay", "schedule", "epochs", "decay_epochs", "seed")
+run.table([{"setting": k, "authors' MNIST code": getattr(paper_cfg, k)} for k in shown],
+          "authors_schedule");
 
 # %% [markdown]
 # ## Data
@@ -166,12 +181,17 @@ print("training images per class:", torch.bincount(y_train, minlength=ny).tolist
 # On a shared CPU, one thread per process is often faster than two (set `OMP_NUM_THREADS=1`).
 
 # %%
-cfgs = {arch: CondConfig(arch=arch, seed=run.seed, out=str(run.out / arch), **S["model"],
-                         **S["train"]) for arch in ("dcgan", "mlp")}
+cfgs = {arch: TrainConfig(labels=True, arch=arch, dataset=S["dataset"], image_size=S["image_size"],
+                          channels=1, seed=run.seed, out=str(run.out / arch), quality="none",
+                          progress=False, batch_size=S["batch_size"], epochs=S["epochs"],
+                          decay_epochs=S["decay_epochs"], lr=S["lr"], **S["model"],
+                          **S["train"])
+        for arch in ("dcgan", "mlp")}
+train_set = TensorDataset(x_train, y_train)
 steps_per_epoch = len(x_train) // cfgs["dcgan"].batch_size
 timing = []
 for arch, cfg in cfgs.items():
-    sec = time_steps(cfg, x_train, y_train, steps=S["timed_steps"])
+    sec = time_steps(cfg, train_set, steps=S["timed_steps"])
     timing.append({"model": arch, "s/step": round(sec, 3), "steps": steps_per_epoch * cfg.epochs,
                    "expected min": round(sec * steps_per_epoch * cfg.epochs / 60, 1)})
 run.table(timing, "step_times");
@@ -179,22 +199,27 @@ run.table(timing, "step_times");
 # %% [markdown]
 # ## Training both models
 #
-# Each run writes `last.pt` after every epoch under the chapter's results folder and resumes from
-# it, so an interrupted run continues where it stopped (and a finished one is only loaded).
+# Both are the book's one GAN trainer (`dcgan_lib.train`, chapter 2) with a label: the same step,
+# seeding, checkpoints and exact resume. Each run writes a checkpoint after every epoch under the
+# chapter's results folder and resumes from it, so an interrupted run continues where it stopped
+# (and a finished one is only loaded).
 
 # %%
-runs = {}
+runs, logs, epochs = {}, {}, {}
 for arch, cfg in cfgs.items():
-    runs[arch] = train_conditional(cfg, x_train, y_train, ny=ny, progress=False)
-    r = runs[arch]
-    done = f"resumed after epoch {r.resumed_from}" if r.resumed_from else "trained from scratch"
-    print(f"{arch}: {done}; {r.epochs[-1]['epoch']} epochs, {r.epochs[-1]['step']} steps, "
-          f"{sum(e['seconds'] for e in r.epochs) / 60:.1f} min of training in all")
-run.table([{"model": arch, **e} for arch, r in runs.items() for e in r.epochs], "epochs");
+    runs[arch] = train(cfg, train_set, resume="auto")
+    logs[arch] = read_jsonl(run.out / arch / "log.jsonl")
+    epochs[arch] = read_jsonl(run.out / arch / "epochs.jsonl")
+    start = runs[arch].start_step
+    done = f"resumed at step {start}" if start else "trained from scratch"
+    print(f"{arch}: {done}; {epochs[arch][-1]['epoch']} epochs, {epochs[arch][-1]['step']} steps, "
+          f"{sum(e['seconds'] for e in epochs[arch]) / 60:.1f} min of training in all")
+run.table([{"model": arch, **{k: v for k, v in e.items() if k != "quality"}}
+           for arch in runs for e in epochs[arch]], "epochs");
 
 # %%
-for arch, r in runs.items():
-    fig = viz.training_curves(r.log, steps_per_epoch, k=max(1, min(25, len(r.log) // 10)))
+for arch, log in logs.items():
+    fig = viz.training_curves(log, steps_per_epoch, k=max(1, min(25, len(log) // 10)))
     run.figure(fig, f"curves_{arch}", f"{'DCGAN' if arch == 'dcgan' else 'GAN (fully connected)'}"
                " training")
 
@@ -295,3 +320,77 @@ run.figure(fig, "figure9_class_grids");
 # * The figure-9 grids show what the classifier sees: samples of the right class in each row are
 #   what makes the error low; a class drawn as another one, or a row of near-identical samples
 #   (mode collapse), raises it.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a cell for your answer (`answer = None` until you set it), the reference
+# solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
+# writes the chapters without it) and a check that says in one line what is right or wrong
+# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
+# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+
+# %%
+from dcgan_lib import exercises
+from dcgan_lib.knn import StreamingNN
+
+EX = exercises.sizes("10", run)
+EX
+
+# %% [markdown]
+# ### Exercise 10.1 (quick; @@COST-10.1@@): table 3's baseline, as a config
+#
+# Write the `TrainConfig` that trains table 3's baseline, the fully connected conditional GAN,
+# the way the authors' MNIST code trains its models (the cell "The authors' MNIST schedule"
+# above shows the DCGAN's).
+
+# %% tags=["student"]
+answer = None  # a TrainConfig
+
+# %% tags=["solution"]
+answer = TrainConfig(labels=True, arch="mlp", dataset="mnist", image_size=28, bn_affine=False,
+                     schedule="alternating", epochs=200, decay_epochs=100, weight_decay=2.5e-5)
+
+# %%
+exercises.check("10.1", answer)
+
+# %% [markdown]
+# ### Exercise 10.2 (quick; @@COST-10.2@@): 1-NN with a hundred real images per class
+#
+# Table 3 compares generated training sets with 50,000 real images. Predict the 1-NN test
+# error with only the first `EX["per_class"]` training images of each class (100 in `cpu`),
+# then measure it (`nn_errors` on those images, the test set as the query set). In percent.
+
+# %% tags=["student"]
+answer = None  # a number: the test error in percent
+
+# %% tags=["solution"]
+few = torch.cat([(y_train == c).nonzero().flatten()[:EX["per_class"]] for c in range(ny)]).sort().values
+answer = 100 * nn_errors(chunks(x_train[few], y_train[few]), {"test": (x_test, y_test)})[0]["test"]
+
+# %%
+exercises.check("10.2", answer, run=run, x_train=x_train, y_train=y_train, x_test=x_test,
+                y_test=y_test)
+
+# %% [markdown]
+# ### Exercise 10.3 (open-ended; @@COST-10.3@@): which class does the DCGAN draw worst?
+#
+# A conditional generator can draw some classes well and others badly. Find the class whose
+# DCGAN samples a 1-NN classifier fitted on the real training images gets wrong most often
+# (the check draws `EX["samples"]` samples per class with its own seed). Look at figure 9:
+# does the number agree with your eye?
+
+# %% tags=["student"]
+answer = None  # an integer: a class
+
+# %% tags=["solution"]
+gen_x, gen_y = (torch.cat(t) for t in zip(*generate_labelled(runs["dcgan"].G, EX["samples"] * ny,
+                                                               seed=run.seed + 1)))
+knn = StreamingNN(gen_x.cpu())
+for xb, yb in chunks(x_train, y_train):
+    knn.partial_fit(xb, yb)
+missed = (knn.predict() != gen_y.cpu()).float()
+answer = int(torch.stack([missed[gen_y.cpu() == c].mean() for c in range(ny)]).argmax())
+
+# %%
+exercises.check("10.3", answer, run=run, G=runs["dcgan"].G, x_train=x_train, y_train=y_train)

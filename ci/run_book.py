@@ -3,11 +3,22 @@
 
     python ci/run_book.py --profile smoke            # every chapter, a few minutes on CPU
     python ci/run_book.py --profile cpu --only 02_training --publish
+    python ci/run_book.py --profile full --plan      # the chapter graph, data, time estimate
+    python ci/run_book.py --profile full --data-root ~/data     # the paper, on a GPU runner
+    python ci/run_book.py --profile full --tiny --data-root FIXTURES --results /tmp/r
 
-Executed notebooks go to results/<profile>/<chapter>.ipynb; each chapter writes its figures,
-tables and metrics.json to results/<profile>/<chapter>/. ``--publish`` copies the outputs of a
-successful run into book/<chapter>.ipynb (after checking that its cells are the same as
-book/<chapter>.py's), which is how the committed outputs are made: never by hand.
+The steps and their order come from the chapter graph (``dcgan_lib.graph``): a chapter run
+once per data set is one step per value (``03_datasets-lsun``, ...), a producer runs before
+its consumers, and each consumed artefact (a checkpoint, a box file) is passed to the chapter
+as a papermill parameter holding its absolute path under results/<profile>/. When a producer
+fails, or an artefact is absent, its consumers are skipped with a message naming it.
+``--tiny`` runs every chapter's code path of the profile with tiny sizes (``scale="tiny"``),
+as CI does for ``full`` on fixture data (tests/test_full_tiny.py).
+
+Executed notebooks go to results/<profile>/<step>.ipynb; each chapter writes its figures,
+tables and metrics.json to results/<profile>/<chapter>/[<dataset>/]. ``--publish`` copies the
+outputs of a successful run into book/<chapter>.ipynb (after checking that its cells are the
+same as book/<chapter>.py's), which is how the committed outputs are made: never by hand.
 """
 from __future__ import annotations
 
@@ -20,20 +31,39 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK = REPO / "book"
-# chapters run once per value of one parameter; outputs of the first value are published
-PER_RUN = {"03_datasets": ("dataset", {"smoke": ["lsun"], "cpu": ["lsun", "imagenet32"],
-                                       "full": ["lsun", "celeba", "imagenet32"]})}
+sys.path.insert(0, str(REPO))
+
+from dcgan_lib import graph  # noqa: E402
 
 
-def chapters(only: list[str] | None) -> list[Path]:
-    nbs = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+def select(profile: str, only: list[str] | None, extra: dict) -> list[graph.Step]:
+    """The graph's steps of ``profile`` that ``--only`` names (a chapter's name or number
+    selects all its steps, a step's name that one); a ``--param`` naming a step's fixed
+    parameter (e.g. dataset=imagenet32) keeps one step of that chapter, with the new value."""
+    steps = graph.steps(profile)
     if only:
         wanted = set(only)
-        nbs = [p for p in nbs if p.stem in wanted or p.stem.split("_")[0] in wanted]
-        missing = wanted - {p.stem for p in nbs} - {p.stem.split("_")[0] for p in nbs}
+        names = {n for st in steps for n in (st.name, st.chapter, st.chapter[:2])}
+        missing = wanted - names
         if missing:
-            raise SystemExit(f"--only: no chapter named {sorted(missing)} in {BOOK}")
-    return nbs
+            raise SystemExit(f"--only: no chapter or step named {sorted(missing)} in the "
+                             f"{profile} profile (steps: {', '.join(s.name for s in steps)})")
+        steps = [st for st in steps if wanted & {st.name, st.chapter, st.chapter[:2]}]
+    out, seen = [], set()
+    for st in steps:
+        fixed = set(st.params) & set(extra)
+        if fixed:
+            if st.chapter in seen:
+                continue
+            seen.add(st.chapter)
+            params = {**st.params, **{k: extra[k] for k in fixed}}
+            same = [s for s in graph.steps(profile) if s.chapter == st.chapter
+                    and s.params == params]   # the graph's step for that value, if any
+            st = same[0] if same else graph.Step(
+                f"{st.chapter}-{extra[sorted(fixed)[0]]}", st.chapter, params, st.data,
+                note="not in the chapter graph: its artefacts are not tracked")
+        out.append(st)
+    return out
 
 
 def same_cells(a, b) -> bool:
@@ -41,12 +71,22 @@ def same_cells(a, b) -> bool:
     return src(a) == src(b)
 
 
-def publish(executed: Path, chapter: Path) -> None:
-    """Copy the outputs of ``executed`` into the paired notebook ``chapter``."""
+def publish(executed: Path, chapter: Path, repo: Path = REPO) -> None:
+    """Copy the outputs of ``executed`` into the paired notebook ``chapter``, stamped with the
+    commit that ran them (``metadata["dcgan"]``). Refuses (SystemExit) when the outputs are not
+    exactly those of a commit: a ``+dirty`` or missing stamp, or uncommitted or later committed
+    changes to the chapter or the library (:func:`dcgan_lib.provenance.publish_problems`)."""
     import jupytext
     import nbformat
 
+    from dcgan_lib import provenance
+
     nb = nbformat.read(executed, as_version=4)
+    full_rev, reasons = provenance.publish_problems(repo, nb, chapter.with_suffix(".py"))
+    if reasons:
+        raise SystemExit(f"not publishing {executed} into {chapter}:\n  - "
+                         + "\n  - ".join(reasons))
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
     nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     paired = jupytext.read(chapter.with_suffix(".py"))
     if not same_cells(nb, paired):
@@ -59,26 +99,141 @@ def publish(executed: Path, chapter: Path) -> None:
     old = nbformat.read(chapter, as_version=4)
     nb.metadata["jupytext"] = old.metadata.get("jupytext", {})
     nb.metadata["kernelspec"] = old.metadata.get("kernelspec", nb.metadata.get("kernelspec"))
+    nb.metadata["dcgan"] = {"revision": full_rev, "dirty": False,
+                            "profile": params.get("profile", ""), "seed": params.get("seed"),
+                            "checked": "chapter and dcgan_lib/ committed and unchanged since "
+                                       "this revision (ci/run_book.py --publish)"}
     nbformat.write(nb, chapter)
-    print(f"published outputs of {executed} into {chapter}")
+    print(f"published outputs of {executed} into {chapter} (rev {full_rev[:7]})")
+
+
+def run_steps(steps: list[graph.Step], profile: str, results: Path, base: dict,
+              execute, log=print) -> list[dict]:
+    """Run ``steps`` in order with ``execute(step, params)`` (raises on failure): each gets
+    ``base`` parameters, its fixed ones and the paths of the artefacts it consumes. A step
+    whose required artefact's producer failed or was skipped in this run, or which is absent
+    on disk, is skipped with a message naming the artefact; an optional artefact is passed
+    only when present. Returns one ``{"step", "status", "seconds"}`` per step."""
+    rows, bad = [], {}    # bad: artefact -> why it is not there
+    for st in steps:
+        params = {**base, **st.params}
+        why = []
+        for param, name in st.consumes.items():
+            path = graph.artefact_path(name, profile, results)
+            if name in bad:
+                why.append(f"needs {name} ({path}), which {bad[name]}")
+            elif not path.exists():
+                a = graph.ARTEFACTS[name]
+                why.append(f"needs {name} ({path}), which is absent: run "
+                           f"`python ci/run_book.py --profile {profile} --only {a.producer}` "
+                           "first")
+            else:
+                params[param] = str(path)
+        for param, name in st.optional.items():
+            path = graph.artefact_path(name, profile, results)
+            if path.exists():
+                params[param] = str(path)
+        t0 = time.perf_counter()
+        if why:
+            status = "SKIPPED: " + "; ".join(why)
+            log(f"== {st.name} ({profile}) {status}")
+        else:
+            log(f"== {st.name} ({profile})")
+            status = "ok"
+            try:
+                execute(st, params)
+            except Exception as err:  # papermill raises PapermillExecutionError with the cell
+                status = f"FAILED: {type(err).__name__}"
+                log(str(err)[-3000:], file=sys.stderr)
+            if status == "ok":
+                lacking = [n for n in st.produces
+                           if not graph.artefact_path(n, profile, results).exists()]
+                if lacking:
+                    status = f"FAILED: did not write {', '.join(lacking)} " \
+                             f"({graph.artefact_path(lacking[0], profile, results)})"
+        for name in st.produces:
+            if status != "ok":
+                bad[name] = f"{st.name} did not produce ({status.split(':')[0]})"
+        rows.append({"step": st, "status": status, "seconds": time.perf_counter() - t0})
+    return rows
+
+
+def plan(profile: str, steps: list[graph.Step], results: Path, data_root: str,
+         svhn_weights: str, device: str | None = None) -> str:
+    """The graph of ``steps`` as text: per step the data it reads and whether it is there
+    (``dcgan_lib.fetch.check``), the artefacts it consumes and produces and whether they
+    exist, and the estimated time of its training passes on ``device`` (default: cuda when
+    available, else cpu)."""
+    import torch
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
+    mm = graph.measure_mm_gflops(device)
+    lines = [f"Plan: profile {profile}; data root {data_root or '(default)'}; results "
+             f"{results / profile}", f"device {device} ({name}): matrix multiply measured at "
+             f"{mm:,.0f} GFLOP/s ({'bf16' if device != 'cpu' else 'float32'})", ""]
+    status, missing, total = {}, [], 0.0
+    for st in steps:
+        lines.append(f"{st.name}" + (f"  ({st.note})" if st.note else ""))
+        for d in st.data:
+            if d not in status:
+                status[d] = graph.data_status(d, data_root or None, svhn_weights)
+                if not status[d][0]:
+                    missing.append(status[d][1])
+            lines.append(f"    data      {d}: {'present' if status[d][0] else 'MISSING'}")
+        for param, a in list(st.consumes.items()) + list(st.optional.items()):
+            path = graph.artefact_path(a, profile, results)
+            opt = " (optional; absent: the chapter's stand-in)" if param in st.optional else ""
+            lines.append(f"    consumes  {a} -> {param} = {path} "
+                         f"[{'present' if path.exists() else 'absent'}]{opt}")
+        for a in st.produces:
+            path = graph.artefact_path(a, profile, results)
+            lines.append(f"    produces  {a}: {graph.ARTEFACTS[a].what[profile]} -> {path} "
+                         f"[{'present' if path.exists() else 'absent'}]")
+        secs = graph.estimate_seconds(st, mm, min_step_s=graph.GPU_MIN_STEP_S
+                                      if device != "cpu" else 0.0)
+        total += secs
+        lines.append("    estimate  " + (f"{graph.format_duration(secs)} of training passes"
+                                          if st.work else "not estimated (no training "
+                                          "passes listed in the graph)"))
+    lines += ["", f"Estimated time of the training passes on this {device}: "
+              f"{graph.format_duration(total)} (an ESTIMATE from the README's measured images/s, "
+              "scaled by this device's matrix-multiply rate and the models' widths"
+              + (f", at most one step of 128 per {graph.GPU_MIN_STEP_S * 1000:.0f} ms (assumed)"
+                 if device != "cpu" else "")
+              + "; evaluations, probes and sampling not counted; see dcgan_lib.graph)"]
+    if missing:
+        lines += ["", "Missing data (get it with `dcgan data NAME --root DIR`):"] + \
+            [f"  {m}" for m in missing]
+    else:
+        lines += ["", "All data present."]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--profile", choices=("smoke", "cpu", "full"), default="smoke")
-    ap.add_argument("--only", nargs="*", help="chapters to run (e.g. 02_training or 02)")
+    ap.add_argument("--only", nargs="*", help="chapters or steps to run (e.g. 02_training, 02, "
+                    "03_datasets-lsun)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-root", default="", help="data folder (default $DCGAN_DATA or "
                     "~/.cache/dcgan_lib/data)")
     ap.add_argument("--results", default=str(REPO / "results"))
+    ap.add_argument("--svhn-weights", default="", help="folder of the authors' SVHN DCGAN "
+                    "(default: <data root>/newmu-svhn-dcgan when there, else "
+                    "$DCGAN_SVHN_WEIGHTS or ../shared/reference/newmu-svhn-dcgan)")
     ap.add_argument("--timeout", type=int, default=None,
                     help="seconds allowed for one cell (default: none)")
     ap.add_argument("--publish", action="store_true",
                     help="copy outputs of successful runs into book/*.ipynb")
     ap.add_argument("--kernel", default="python3")
     ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                    help="extra chapter parameter (e.g. dataset=imagenet32); replaces the "
-                         "per-dataset loop of 03_datasets")
+                    help="extra chapter parameter (e.g. epochs=2, dataset=imagenet32; a "
+                         "step's own parameter keeps one step of its chapter)")
+    ap.add_argument("--tiny", action="store_true",
+                    help="every chapter's code path with tiny sizes (scale=tiny): a test")
+    ap.add_argument("--plan", action="store_true",
+                    help="print the chapter graph, the data each step reads and whether it is "
+                         "there, and the estimated time on this device; run nothing")
     args = ap.parse_args(argv)
     extra = {}
     for kv in args.param:
@@ -86,53 +241,62 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--param {kv!r}: write KEY=VALUE")
         k, v = kv.split("=", 1)
         extra[k] = v
+    results = Path(args.results).resolve()
+    steps = select(args.profile, args.only, extra)
+    svhn = str(graph.svhn_weights_folder(args.data_root or None, args.svhn_weights))
+    if args.plan:
+        print(plan(args.profile, steps, results, args.data_root, args.svhn_weights))
+        return 0
+    if args.publish and args.tiny:
+        raise SystemExit("--publish with --tiny: tiny runs are tests, never published")
 
     import papermill as pm
 
     os.environ.pop("DCGAN_PROFILE", None)  # the profile comes from --profile here
-    out_dir = Path(args.results) / args.profile
+    out_dir = results / args.profile
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows, failed = [], 0
-    jobs = []
-    for nb in chapters(args.only):
-        key, values = PER_RUN.get(nb.stem, (None, {}))
-        vals = values.get(args.profile, [None]) if key and key not in extra else [None]
-        jobs += [(nb, key, v, i == 0) for i, v in enumerate(vals)]
-    for nb, key, value, first in jobs:
-        name = nb.stem if value is None else f"{nb.stem}-{value}"
-        out = out_dir / f"{name}.ipynb"
-        params = dict(profile=args.profile, seed=args.seed, data_root=args.data_root,
-                      results_dir=args.results, **extra)
-        if value is not None:
-            params[key] = value
-        t0 = time.perf_counter()
-        status = "ok"
-        print(f"== {name} ({args.profile}) -> {out}", flush=True)
-        try:
-            pm.execute_notebook(
-                str(nb), str(out), kernel_name=args.kernel, cwd=str(REPO),
-                parameters=params, execution_timeout=args.timeout, progress_bar=False)
-        except Exception as err:  # papermill raises PapermillExecutionError with the cell
-            status = f"FAILED: {type(err).__name__}"
-            failed += 1
-            print(str(err)[-3000:], file=sys.stderr)
-        secs = time.perf_counter() - t0
-        sub = params.get(key or "", "") if key or extra else ""
-        mpath = out_dir / nb.stem / str(sub or "") / "metrics.json"
-        metrics = json.loads(mpath.read_text()) if mpath.exists() and status == "ok" else {}
+    base = dict(profile=args.profile, seed=args.seed, data_root=args.data_root,
+                results_dir=str(results), **extra)
+    if args.tiny:
+        base["scale"] = "tiny"
+
+    def execute(st: graph.Step, params: dict) -> None:
+        nb = BOOK / f"{st.chapter}.ipynb"
+        declared = graph.chapter_parameters(st.chapter)
+        if "svhn_weights" in declared:
+            params.setdefault("svhn_weights", svhn)
+        unknown = sorted(set(extra) - set(declared))
+        if unknown:
+            print(f"   ({st.chapter} has no parameter {', '.join(unknown)}: not passed)")
+        pm.execute_notebook(str(nb), str(out_dir / f"{st.name}.ipynb"), kernel_name=args.kernel,
+                            cwd=str(REPO),
+                            parameters={k: v for k, v in params.items() if k in declared},
+                            execution_timeout=args.timeout, progress_bar=False)
+
+    rows = run_steps(steps, args.profile, results, base, execute,
+                     log=lambda *a, **k: print(*a, **k, flush=True))
+    published = set()
+    table = []
+    for r in rows:
+        st = r["step"]
+        mpath = out_dir / st.out / "metrics.json"
+        metrics = json.loads(mpath.read_text()) if mpath.exists() and r["status"] == "ok" else {}
         keep = {k: v for k, v in metrics.items()
-                if k not in ("chapter", "profile", "seed", "revision", "checkpoint")}
+                if k not in ("chapter", "profile", "seed", "revision", "checkpoint", "scale")}
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in list(keep.items())[:6])
-        rows.append((name, status, f"{secs:.0f}s", shown))
-        if status == "ok" and args.publish and first:
-            publish(out, nb)
-    w = [max(len(r[i]) for r in rows + [("chapter", "status", "time", "")]) for i in range(3)]
-    print(f"\nSummary: profile={args.profile} seed={args.seed} results={out_dir}")
-    print(f"{'chapter':<{w[0]}}  {'status':<{w[1]}}  {'time':>{w[2]}}  metrics")
-    for r in rows:
+        table.append((st.name, r["status"], f"{r['seconds']:.0f}s", shown))
+        if r["status"] == "ok" and args.publish and st.chapter not in published:
+            published.add(st.chapter)
+            publish(out_dir / f"{st.name}.ipynb", BOOK / f"{st.chapter}.ipynb")
+    w = [max(len(r[i]) for r in table + [("step", "status", "time", "")]) for i in range(3)]
+    w[1] = min(w[1], 60)
+    print(f"\nSummary: profile={args.profile}{' (tiny scale)' if args.tiny else ''} "
+          f"seed={args.seed} results={out_dir}")
+    print(f"{'step':<{w[0]}}  {'status':<{w[1]}}  {'time':>{w[2]}}  metrics")
+    for r in table:
         print(f"{r[0]:<{w[0]}}  {r[1]:<{w[1]}}  {r[2]:>{w[2]}}  {r[3]}")
-    return 1 if failed else 0
+    return 1 if any(r["status"] != "ok" for r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ A chapter asks for *roles*, in the order it wants them loaded:
   :func:`dcgan_lib.reference.load_svhn_dcgan` from ``svhn_weights`` (empty: its default
   places);
 * ``"ours"``: our Fashion-MNIST DCGAN, the best checkpoint of chapter 02's ``cpu`` run
-  (``ours_checkpoint``; empty: :data:`OURS_CHECKPOINT`).
+  (``ours_checkpoint``; empty: the chapter graph's ``ch02_model`` of the ``cpu`` profile,
+  under the run's results root).
 
 Per profile:
 
@@ -16,9 +17,10 @@ Per profile:
   the variant's uniform z for ``ours``. All are built, in the order asked, right after
   ``torch.manual_seed(run.seed)``, so they do not depend on what the chapter ran before.
 * ``cpu``: the models above.
-* ``full``: one checkpoint of the user's own run (``full_checkpoint``; empty:
-  :data:`FULL_CHECKPOINT`, a 64x64 LSUN-bedroom run) plays every role listed in
-  ``full_roles`` (the same modules for each, loaded once); the other roles are ``None``.
+* ``full``: one checkpoint of the book's ``full`` run (``full_checkpoint``; empty: the
+  chapter graph's ``lsun_model``, chapter 03's 64x64 LSUN-bedroom run, under
+  ``results/full/``) plays every role listed in ``full_roles`` (the same modules for each,
+  loaded once); the other roles are ``None``.
 
 Every module is returned in eval mode on the CPU. On ``cpu`` and ``full`` the loaders build
 fresh modules before copying the weights in, which draws from torch's global generator; the
@@ -31,14 +33,12 @@ from pathlib import Path
 
 import torch
 
-from . import reference
-from .book import REPO, Run
+from . import graph, reference
+from .book import Run
 from .models import Discriminator, Generator
 from .train import load_models
 
 ROLES = ("svhn", "ours")
-OURS_CHECKPOINT = REPO / "results/cpu/02_training/run/best.pt"
-FULL_CHECKPOINT = "runs/lsun-bedroom-64/best.pt"   # relative to the working directory
 # the smoke stand-ins: Generator(32, 100, 8, nc, z_dist=...), Discriminator(32, 8, nc)
 SMOKE = {"svhn": dict(nc=3, z_dist="normal"), "ours": dict(nc=1, z_dist=None)}
 
@@ -66,7 +66,8 @@ def load_chapter_models(run: Run, roles: Sequence[str], *, full_roles: Sequence[
         full = None
         for role in roles:
             if role in full_roles and full is None:
-                G, D, _ = load_models(full_checkpoint or FULL_CHECKPOINT)
+                G, D, _ = load_models(full_checkpoint or
+                                      graph.artefact_path("lsun_model", "full", run.results))
                 full = (G.eval(), D.eval())
             out[role] = full if role in full_roles else None
         return out
@@ -74,6 +75,7 @@ def load_chapter_models(run: Run, roles: Sequence[str], *, full_roles: Sequence[
         if role == "svhn":
             out[role] = reference.load_svhn_dcgan(svhn_weights or None)
         else:
-            G, D, _ = load_models(ours_checkpoint or OURS_CHECKPOINT)
+            G, D, _ = load_models(ours_checkpoint or
+                                  graph.artefact_path("ch02_model", "cpu", run.results))
             out[role] = (G.eval(), D.eval())
     return out

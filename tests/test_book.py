@@ -11,13 +11,54 @@ from dcgan_lib import book
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_setup_prints_header_and_env_overrides_profile(tmp_path, monkeypatch, capsys):
+def test_setup_prints_header_and_the_environment_fills_an_empty_profile(tmp_path, monkeypatch,
+                                                                         capsys):
     monkeypatch.setenv("DCGAN_PROFILE", "smoke")
-    run = book.setup("99_test", "cpu", 3, "", str(tmp_path))
+    run = book.setup("99_test", "", 3, "", str(tmp_path))
     assert run.profile == "smoke" and run.out == tmp_path / "smoke" / "99_test"
     out = capsys.readouterr().out
     assert "profile=smoke" in out and "seed=3" in out and "SMOKE PROFILE" in out
     assert run.pick(1, 2, 3) == 1
+    assert book.setup("99_test", "full", 0, "", str(tmp_path)).profile == "full"  # -p wins
+    monkeypatch.delenv("DCGAN_PROFILE")
+    assert book.setup("99_test", "", 0, "", str(tmp_path)).profile == "cpu"
+    monkeypatch.setenv("DCGAN_PROFILE", "gpu")
+    with pytest.raises(ValueError, match=r"'gpu' \(from \$DCGAN_PROFILE\)"):
+        book.setup("99_test", "", 0, "", str(tmp_path))
+
+
+def test_relative_results_are_under_the_repository_not_the_notebook(tmp_path, monkeypatch):
+    monkeypatch.delenv("DCGAN_PROFILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    run = book.setup("99_test", "smoke", 0, "", "results-test-tmp")
+    try:
+        assert run.out == REPO / "results-test-tmp" / "smoke" / "99_test"
+        assert run.results == REPO / "results-test-tmp"
+    finally:
+        import shutil
+        shutil.rmtree(REPO / "results-test-tmp")
+
+
+def test_settings_tiny_scale_and_parameters_replace_the_profiles_values(tmp_path, monkeypatch,
+                                                                       capsys):
+    monkeypatch.delenv("DCGAN_PROFILE", raising=False)
+    run = book.setup("99_test", "full", 0, "", str(tmp_path), scale="tiny")
+    out = capsys.readouterr().out
+    assert "scale=tiny" in out and "TINY SCALE" in out and "scale=tiny" in run.caption
+    profiles = dict(smoke=dict(epochs=1, ngf=8, n=1), cpu=dict(epochs=5, ngf=64, n=2),
+                    full=dict(epochs=25, ngf=128, n=3))
+    S = run.settings(**profiles, tiny=dict(epochs=2, ngf=4), ngf=None, n=7)
+    assert S == {"epochs": 2, "ngf": 4, "n": 7}
+    assert "set by parameters: n=7" in capsys.readouterr().out
+    run.scale = ""
+    assert run.settings(**profiles, tiny=dict(epochs=2), epochs=None) == profiles["full"]
+    with pytest.raises(ValueError, match="parameter lr=0.1: not a setting of chapter 99_test"):
+        run.settings(**profiles, lr=0.1)
+    with pytest.raises(ValueError, match="scale must be one of"):
+        book.setup("99_test", "cpu", 0, "", str(tmp_path), scale="huge")
+    run.scale = "tiny"
+    run.log_metrics(x=1)
+    assert json.loads((run.out / "metrics.json").read_text())["scale"] == "tiny"
 
 
 def test_bad_profile_names_the_option(tmp_path, monkeypatch):

@@ -1,0 +1,666 @@
+"""Every claim of the paper that a chapter of the book tests, and the rule that decides it.
+
+A chapter ends with ``run.verdicts({...})`` (:meth:`dcgan_lib.book.Run.verdicts`): it passes
+its measurements by the metric names below, and each :class:`Claim` of the chapter gets one of
+the four :data:`VERDICTS` from its rule. The rules are written here, before the runs, and
+compare a measurement with a baseline (another measurement of the same run, or a fixed
+threshold) using the measurements' 95% spreads:
+
+* :class:`Beats` — our number must be better than the baseline's by more than the combined
+  spread (``sqrt(s1**2 + s2**2)``) for ``reproduced``; better but within the spread is
+  ``partly``; not better is ``not reproduced``.
+* :class:`AsGoodAs` — for "matches the baseline" claims: not worse by more than the combined
+  spread is ``reproduced``; worse by more, but by at most ``rel_tol`` of the baseline beyond
+  the spread, is ``partly``; else ``not reproduced``.
+* :class:`Threshold` — for a measured proxy of a qualitative claim: the whole 95% interval on
+  the good side of ``reproduced_at`` is ``reproduced``; the value itself on the good side of
+  ``partly_at`` is ``partly``; else ``not reproduced``.
+* :class:`Exact` — for a structural fact (a layer layout): equal is ``reproduced``.
+
+Common to all: a missing or NaN measurement (or baseline) is ``not run here``; a measurement
+without a spread (``spread=None``: one seed, no interval) can at best be ``partly``, since
+nothing tells it from noise. ``spread=0.0`` declares an exact quantity (a count, a layout).
+
+Paper numbers (``Claim.paper``) are quoted from the paper; ``Claim.statement`` is our
+paraphrase. The measured numbers come from stand-in data on the ``cpu`` profile (each
+:class:`Measure` carries a ``note`` saying what was measured), so a verdict says whether the
+*claim* held in this book's setting, never that our number equals the paper's.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+VERDICTS = ("reproduced", "partly", "not reproduced", "not run here")
+NO_SPREAD = "no spread measured (one run), so at best partly"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One measured number: ``value`` with its 95% half-width ``spread`` (``None``: not
+    measured; ``0.0``: exact), over ``n`` seeds, draws or images, and a ``note`` on what it is
+    (data, set-up, scale)."""
+    value: float
+    spread: float | None = None
+    n: int | None = None
+    note: str = ""
+
+    def __post_init__(self):   # plain floats and ints (JSON); a NaN spread is no spread
+        spread = None if self.spread is None or math.isnan(float(self.spread)) \
+            else abs(float(self.spread))
+        object.__setattr__(self, "value", float("nan") if self.value is None else float(self.value))
+        object.__setattr__(self, "spread", spread)
+        object.__setattr__(self, "n", None if self.n is None else int(self.n))
+
+    @classmethod
+    def of(cls, x: Any) -> "Measure":
+        """A :class:`Measure` from a number, ``(value, spread)``, ``(value, spread, n)``, a
+        dict with those keys (and ``note``) or a Measure."""
+        if isinstance(x, Measure):
+            return x
+        if isinstance(x, dict):
+            return cls(float(x["value"]), _opt_float(x.get("spread")), x.get("n"),
+                       x.get("note", ""))
+        if isinstance(x, (tuple, list)):
+            return cls(float(x[0]), _opt_float(x[1]) if len(x) > 1 else None,
+                       x[2] if len(x) > 2 else None)
+        if isinstance(x, bool):
+            return cls(float(x), 0.0)
+        return cls(float(x))
+
+    @classmethod
+    def from_samples(cls, values, note: str = "") -> "Measure":
+        """Mean of independent repeats (seeds, draws) with the 95% Student-t half-width of the
+        mean; one value has no spread."""
+        xs = [float(v) for v in values]
+        n = len(xs)
+        if n == 0:
+            raise ValueError("no values")
+        mean = sum(xs) / n
+        if n == 1:
+            return cls(mean, None, 1, note)
+        sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
+        return cls(mean, t95(n - 1) * sd / math.sqrt(n), n, note)
+
+    @classmethod
+    def binomial(cls, k: int, n: int, scale: float = 1.0, note: str = "") -> "Measure":
+        """A rate ``k / n`` (times ``scale``, e.g. 100 for percent) with the normal-approximation
+        95% half-width ``1.96 sqrt(p (1 - p) / n)``, floored at the half-width of one event in
+        ``n`` so that a rate of 0 or 1 still carries its uncertainty."""
+        if n <= 0:
+            raise ValueError("n must be positive")
+        p = k / n
+        half = 1.96 * math.sqrt(max(p * (1 - p), (1 / n) * (1 - 1 / n)) / n)
+        return cls(scale * p, scale * half, n, note)
+
+    @property
+    def missing(self) -> bool:
+        return math.isnan(self.value)
+
+    def text(self, unit: str = "") -> str:
+        if self.missing:
+            return "nan"
+        s = _g(self.value)
+        if self.spread:
+            s += f" ± {_g(self.spread)}"
+        s += unit
+        if self.spread is None:
+            s += " (no spread)"
+        if self.n:
+            s += f" (n={self.n})"
+        return s + (f"; {self.note}" if self.note else "")
+
+
+def _opt_float(x) -> float | None:
+    return None if x is None else float(x)
+
+
+def _g(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def t95(df: int) -> float:
+    """Two-sided 95% quantile of Student's t with ``df`` degrees of freedom."""
+    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+             9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
+    if df in table:
+        return table[df]
+    lower = [d for d in table if d < df]
+    return table[max(lower)] if df < 30 else 1.96 + 2.4 / df   # close for df >= 30
+
+
+def combined(a: Measure, b: Measure) -> float | None:
+    """95% half-width of a difference of two independent measurements (None if either has no
+    spread)."""
+    if a.spread is None or b.spread is None:
+        return None
+    return math.hypot(a.spread, b.spread)
+
+
+# ---- the rules -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Beats:
+    """Our measurement is better (``better``: ``"lower"`` or ``"higher"``) than the baseline's
+    by more than their combined 95% spread: reproduced; better but within it: partly; not
+    better: not reproduced. ``limit``: for reproduced, the value (its whole interval) must also
+    be on the good side of this bound (e.g. "smooth": at most twice an even step)."""
+    better: str = "lower"
+    limit: float | None = None
+
+    @property
+    def text(self) -> str:
+        s = (f"{self.better} than the baseline by more than the combined 95% spread -> "
+             "reproduced; better within the spread -> partly; else not reproduced")
+        if self.limit is not None:
+            side = "at most" if self.better == "lower" else "at least"
+            s += f"; reproduced also needs the value {side} {_g(self.limit)}"
+        return s
+
+    def __call__(self, m: Measure, b: Measure) -> tuple[str, str]:
+        gain = (b.value - m.value) if self.better == "lower" else (m.value - b.value)
+        s = combined(m, b)
+        if gain <= 0:
+            return "not reproduced", (f"not {self.better} than the baseline "
+                                      f"({_g(m.value)} vs {_g(b.value)})")
+        if s is None:
+            return "partly", f"{self.better} by {_g(gain)}; " + NO_SPREAD
+        if gain <= s:
+            return "partly", f"{self.better} by {_g(gain)}, within the combined spread {_g(s)}"
+        if self.limit is not None:
+            edge = m.value + m.spread if self.better == "lower" else m.value - m.spread
+            if (edge > self.limit) if self.better == "lower" else (edge < self.limit):
+                return "partly", (f"{self.better} by {_g(gain)} > spread {_g(s)}, but the "
+                                  f"interval reaches {_g(edge)}, beyond the limit {_g(self.limit)}")
+        return "reproduced", f"{self.better} by {_g(gain)}, more than the combined spread {_g(s)}"
+
+
+@dataclass(frozen=True)
+class AsGoodAs:
+    """Our measurement is not worse than the baseline by more than the combined 95% spread:
+    reproduced; worse by more, but by at most ``rel_tol`` x |baseline| beyond the spread:
+    partly; else not reproduced."""
+    better: str = "lower"
+    rel_tol: float = 0.25
+
+    @property
+    def text(self) -> str:
+        return ("not worse than the baseline by more than the combined 95% spread -> "
+                f"reproduced; worse by at most {self.rel_tol:g} x baseline beyond the spread -> "
+                "partly; else not reproduced")
+
+    def __call__(self, m: Measure, b: Measure) -> tuple[str, str]:
+        excess = (m.value - b.value) if self.better == "lower" else (b.value - m.value)
+        s = combined(m, b)
+        band = self.rel_tol * abs(b.value)
+        if s is None:
+            if excess <= band:
+                return "partly", f"worse by {_g(excess)} (band {_g(band)}); " + NO_SPREAD
+            return "not reproduced", f"worse by {_g(excess)}, beyond {self.rel_tol:g} x baseline"
+        if excess <= s:
+            return "reproduced", f"worse by {_g(excess)}, within the combined spread {_g(s)}"
+        if excess <= s + band:
+            return "partly", (f"worse by {_g(excess)}: beyond the spread {_g(s)}, within "
+                              f"{self.rel_tol:g} x baseline more")
+        return "not reproduced", (f"worse by {_g(excess)}, beyond the spread {_g(s)} plus "
+                                  f"{self.rel_tol:g} x baseline")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A proxy against fixed bounds: the whole 95% interval at or past ``reproduced_at``
+    (``better`` side): reproduced; the value at or past ``partly_at``: partly; else not
+    reproduced."""
+    reproduced_at: float
+    partly_at: float
+    better: str = "higher"
+
+    @property
+    def text(self) -> str:
+        cmp = ">=" if self.better == "higher" else "<="
+        return (f"95% interval {cmp} {_g(self.reproduced_at)} -> reproduced; value {cmp} "
+                f"{_g(self.partly_at)} -> partly; else not reproduced")
+
+    def __call__(self, m: Measure, b: Measure | None = None) -> tuple[str, str]:
+        ok = (lambda v, t: v >= t) if self.better == "higher" else (lambda v, t: v <= t)
+        if m.spread is not None:
+            edge = m.value - m.spread if self.better == "higher" else m.value + m.spread
+            if ok(edge, self.reproduced_at):
+                return "reproduced", f"interval edge {_g(edge)} past {_g(self.reproduced_at)}"
+        if ok(m.value, self.partly_at):
+            why = NO_SPREAD if m.spread is None and ok(m.value, self.reproduced_at) else \
+                f"value {_g(m.value)} past {_g(self.partly_at)}, interval not past " \
+                f"{_g(self.reproduced_at)}"
+            return "partly", why
+        return "not reproduced", f"value {_g(m.value)} not past {_g(self.partly_at)}"
+
+
+@dataclass(frozen=True)
+class Exact:
+    """A structural fact: the measured value equals ``expected`` -> reproduced, else not."""
+    expected: float
+
+    @property
+    def text(self) -> str:
+        return f"equal to {_g(self.expected)} -> reproduced; else not reproduced"
+
+    def __call__(self, m: Measure, b: Measure | None = None) -> tuple[str, str]:
+        if m.value == self.expected:
+            return "reproduced", f"equals {_g(self.expected)}"
+        return "not reproduced", f"{_g(m.value)} != {_g(self.expected)}"
+
+
+# ---- the claims ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper and how the book decides it.
+
+    ``metric`` (and ``baseline_metric``) are the names a chapter passes to ``run.verdicts``
+    (they are also written to its ``metrics.json``); a fixed baseline is ``baseline_value``
+    instead (a threshold rule needs neither)."""
+    id: str
+    chapter: str
+    section: str          # where in the paper: section, figure or table
+    paper: str            # the paper's number or statement (its numbers, our words)
+    statement: str        # the claim, paraphrased
+    metric: str
+    measures: str         # what ``metric`` is, in a few words
+    baseline: str         # what the number must beat
+    rule: Any             # Beats | AsGoodAs | Threshold | Exact
+    baseline_metric: str | None = None
+    baseline_value: Measure | None = None
+    unit: str = ""
+
+    def decide(self, measured: dict[str, Any]) -> dict:
+        """Apply the rule to ``measured`` (metric name -> anything :meth:`Measure.of` takes):
+        the row of the verdict table, as a dict."""
+        m = Measure.of(measured[self.metric]) if self.metric in measured else None
+        b = None
+        if self.baseline_metric is not None:
+            if self.baseline_metric in measured:
+                b = Measure.of(measured[self.baseline_metric])
+        elif self.baseline_value is not None:
+            b = self.baseline_value
+        needs_b = isinstance(self.rule, (Beats, AsGoodAs))
+        if m is None or m.missing:
+            verdict, why = "not run here", f"no measurement of {self.metric}" if m is None \
+                else f"{self.metric} is NaN"
+        elif needs_b and (b is None or b.missing):
+            verdict, why = "not run here", f"no measurement of the baseline {self.baseline_metric}"
+        else:
+            verdict, why = self.rule(m, b)
+        base_text = self.baseline
+        if b is not None and not b.missing:
+            base_text += f": {b.text(self.unit)}"
+        return {
+            "id": self.id, "claim": f"{self.statement} ({self.section})",
+            "paper": self.paper, "this run": m.text(self.unit) if m else "-",
+            "baseline": base_text, "verdict": verdict,
+            "metric": self.metric, "measures": self.measures,
+            "value": None if m is None or m.missing else m.value,
+            "spread": None if m is None else m.spread, "n": None if m is None else m.n,
+            "baseline_metric": self.baseline_metric,
+            "baseline_value": None if b is None or b.missing else b.value,
+            "baseline_spread": None if b is None else b.spread,
+            "rule": self.rule.text, "why": why,
+        }
+
+
+_converged = Threshold(0.9, 0.5)   # share of the untrained-to-floor Fréchet gap closed
+
+CLAIMS: list[Claim] = [
+    # -- chapter 01: section 3, figure 1 --
+    Claim("fig1-generator", "01_architecture", "§3, Fig. 1",
+          "z of 100 dims -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3",
+          "the LSUN generator's layer layout", "figure1_layers_match",
+          "layers of Generator(64, nz=100, ngf=128) whose output shape is figure 1's (of 5)",
+          "figure 1's 5 output shapes", Exact(5)),
+    Claim("sec3-guidelines", "01_architecture", "§3, guidelines",
+          "5 guidelines: strided convs (no pooling), batch-norm but not on G's output or D's "
+          "input, no fully connected hidden layers, ReLU + tanh in G, LeakyReLU in D",
+          "the architecture follows the five guidelines", "guidelines_met",
+          "guidelines the library's G and D follow, checked on the modules (of 5)",
+          "all 5", Exact(5)),
+    # -- chapter 02: section 4 --
+    Claim("sec4-recipe", "02_training", "§4",
+          "batch 128, N(0, 0.02) init, LeakyReLU 0.2, Adam lr 0.0002, beta1 0.5",
+          "the paper's recipe trains a DCGAN", "fd_gap_closed",
+          "share of the Fréchet gap from the untrained G to the real-data floor closed at "
+          "the end, over seeds", "declared threshold 0.9 (untrained G = 0, real data = 1)",
+          _converged),
+    Claim("sec4-adam-lr", "02_training", "§4",
+          "lr 0.0002 instead of Adam's default 0.001, judged too high",
+          "lr 0.0002 trains better than 0.001", "fd_final",
+          "Fréchet distance at the end with the paper's recipe, over seeds",
+          "the same run with lr 0.001", Beats("lower"), baseline_metric="fd_final_lr0.001"),
+    Claim("sec4-adam-beta1", "02_training", "§4",
+          "beta1 0.5 instead of 0.9, with which training oscillated",
+          "beta1 0.5 trains better than 0.9", "fd_final",
+          "Fréchet distance at the end with the paper's recipe, over seeds",
+          "the same run with beta1 0.9", Beats("lower"), baseline_metric="fd_final_beta1_0.9"),
+    # -- chapter 03: sections 3 and 4.1-4.3, figures 2, 3, 10, 11 --
+    Claim("sec3-stability", "03_datasets", "§3",
+          "the architecture family is stable to train on several data sets",
+          "training is stable across data sets and seeds", "converged_share",
+          "share of (set-up, seed) runs closing >= 0.9 of their Fréchet gap",
+          "declared threshold: every run (1.0); half of them -> partly", Threshold(1.0, 0.5)),
+    Claim("sec4.1-lsun", "03_datasets", "§4.1, Fig. 3",
+          "LSUN bedrooms (3M images), 64x64, 5 epochs",
+          "a 64x64 DCGAN trains on the LSUN set-up", "lsun_fd_gap_closed",
+          "share of the Fréchet gap closed at the end, over seeds",
+          "declared threshold 0.9", _converged),
+    Claim("sec4.2-faces", "03_datasets", "§4.2, Fig. 10",
+          "faces (350,000 boxes from 3M images of 10K people), 64x64",
+          "a 64x64 DCGAN trains on the faces set-up", "faces_fd_gap_closed",
+          "share of the Fréchet gap closed at the end, over seeds",
+          "declared threshold 0.9", _converged),
+    Claim("sec4.3-imagenet", "03_datasets", "§4.3, Fig. 11",
+          "ImageNet-1k centre crops, 32x32",
+          "a 32x32 DCGAN trains on the ImageNet set-up", "imagenet_fd_gap_closed",
+          "share of the Fréchet gap closed at the end, over seeds",
+          "declared threshold 0.9", _converged),
+    Claim("sec4.1-one-epoch", "03_datasets", "§4.1, Fig. 2",
+          "good samples after one pass over the data",
+          "one epoch already gives samples like the data", "lsun_fd_gap_closed_epoch1",
+          "share of the Fréchet gap closed after epoch 1 (LSUN set-up), over seeds",
+          "declared threshold 0.75; 0.5 -> partly", Threshold(0.75, 0.5)),
+    Claim("sec4.1-no-copying", "03_datasets", "§4.1, Figs. 2-3",
+          "the samples do not come from memorising training images",
+          "samples are not copies of training images", "lsun_closer_than_q",
+          "share of final samples nearer a training image (classifier features) than 99% of "
+          "held-out real images are", "held-out real images: 0.01 by construction",
+          AsGoodAs("lower", rel_tol=1.0), baseline_value=Measure(0.01, 0.0)),
+    # -- chapter 04: section 4.1.1 --
+    Claim("sec4.1.1-precision", "04_deduplication", "§4.1.1",
+          "false positives below 1 in 100 among hash collisions",
+          "semantic-hash collisions are precise", "dedup_false_share",
+          "wrongly grouped pairs / grouped pairs, paper setting (AE codes, exact collision), "
+          "planted near-duplicates", "the paper's bound 0.01",
+          Threshold(0.01, 0.01, better="lower")),
+    Claim("sec4.1.1-recall", "04_deduplication", "§4.1.1",
+          "about 275,000 near-duplicates removed, taken as high recall",
+          "semantic hashing finds most near-duplicates", "dedup_recall",
+          "pair recall of the paper setting on planted near-duplicates",
+          "declared threshold 0.9; 0.5 -> partly", Threshold(0.9, 0.5)),
+    # -- chapter 05: section 5, tables 1 and 2 --
+    Claim("table1-transfer", "05_classification", "§5.1, Table 1",
+          "82.8% accuracy (all labels), 73.8% ± 0.4 (400 per class), D trained on ImageNet-1k",
+          "a D trained on other data gives features that beat pixels", "transfer_error",
+          "test error % of a linear SVM on an other-domain D's features", "raw pixels",
+          Beats("lower"), baseline_metric="probe_error_pixels", unit="%"),
+    Claim("table2-probe", "05_classification", "§5.2, Table 2",
+          "22.48% test error with 1000 labels (SVHN)",
+          "D features + linear SVM beat pixels with few labels", "probe_error",
+          "test error % of a linear SVM on our D's features, 100 labels per class",
+          "raw pixels", Beats("lower"), baseline_metric="probe_error_pixels", unit="%"),
+    Claim("table2-vs-supervised", "05_classification", "§5.2, Table 2",
+          "22.48% vs 28.87% (validation) for a supervised CNN of the same architecture",
+          "D features beat a supervised CNN of the same architecture", "probe_error",
+          "test error % of a linear SVM on our D's features, 100 labels per class",
+          "the supervised CNN (random search) on the same labels", Beats("lower"),
+          baseline_metric="probe_error_supervised", unit="%"),
+    # -- chapter 06: section 6.1, figure 4 --
+    Claim("sec6.1-smooth", "06_latent_walk", "§6.1, Fig. 4",
+          "smooth transitions between 9 random points; sharp ones would mean memorising",
+          "walks in z change the image smoothly", "walk_jumpiness",
+          "largest step's share of a walk row's change, as a multiple of an even step's "
+          "(1 = even), feature space, over rows", "a memorising look-up table",
+          Beats("lower", limit=2.0), baseline_metric="walk_jumpiness_memorising"),
+    Claim("sec6.1-plausible", "06_latent_walk", "§6.1, Fig. 4",
+          "every image along the walk plausibly a bedroom",
+          "images between points look like samples", "walk_midpoint_fd",
+          "Fréchet distance of walk midpoints to real images",
+          "as many ordinary samples", AsGoodAs("lower", rel_tol=0.25),
+          baseline_metric="walk_sample_fd"),
+    # -- chapter 07: section 6.2, figure 5 --
+    Claim("sec6.2-objects", "07_guided_backprop", "§6.2, Fig. 5",
+          "some trained last-layer features fire on beds; random filters on nothing "
+          "meaningful", "trained D features look at the object", "guided_object_ratio",
+          "guided-backprop mass on the object / the object's area share (1 = no preference)",
+          "a random D of the same architecture", Beats("higher"),
+          baseline_metric="guided_object_ratio_random"),
+    # -- chapter 08: section 6.3.1, figure 6 --
+    Claim("sec6.3.1-forgets", "08_forgetting", "§6.3.1, Fig. 6",
+          "~200 window maps dropped in the second-highest layer: windows mostly vanish",
+          "dropping the object's maps removes the object", "object_structure_kept",
+          "share of drawn structure (edge energy) kept inside the object's region",
+          "dropping as many random maps", Beats("lower"),
+          baseline_metric="object_structure_kept_control"),
+    Claim("sec6.3.1-targeted", "08_forgetting", "§6.3.1, Fig. 6",
+          "the rest of the scene is kept while windows go",
+          "the change is concentrated on the object", "inside_outside_change",
+          "pixel change inside the object's region / outside it",
+          "dropping as many random maps", Beats("higher"),
+          baseline_metric="inside_outside_change_control"),
+    # -- chapter 09: section 6.3.2, figures 7 and 8 --
+    Claim("sec6.3.2-z-vs-pixels", "09_vector_arithmetic", "§6.3.2, Fig. 7",
+          "arithmetic on the mean z of 3 exemplars gives the intended concept",
+          "z arithmetic gives the intended concept", "analogy_rate_z",
+          "share of z-arithmetic outputs scored as the target concept",
+          "the same arithmetic on pixels", Beats("higher"),
+          baseline_metric="analogy_rate_pixels"),
+    Claim("sec6.3.2-pixels-noisy", "09_vector_arithmetic", "§6.3.2, Fig. 7",
+          "pixel-space arithmetic gives noisy overlaps",
+          "z arithmetic looks more like real images than pixel arithmetic",
+          "analogy_nn_dist_z", "distance of outputs to their nearest real image",
+          "pixel arithmetic", Beats("lower"), baseline_metric="analogy_nn_dist_pixels"),
+    Claim("sec6.3.2-three-exemplars", "09_vector_arithmetic", "§6.3.2",
+          "1 exemplar per concept unstable, the mean of 3 stable",
+          "3 averaged exemplars beat 1", "analogy_rate_z",
+          "share of z-arithmetic outputs scored as the target concept (3 exemplars)",
+          "1 exemplar per concept", Beats("higher"), baseline_metric="analogy_rate_z1"),
+    Claim("fig8-direction", "09_vector_arithmetic", "§6.3.2, Fig. 8",
+          "a 'turn' vector from 4 + 4 averaged samples reliably turns random faces",
+          "a direction from averaged samples reliably changes the attribute",
+          "direction_moved", "share of random samples moved the intended way",
+          "chance, 0.5 (a random direction); 'reliably': at least 0.9",
+          Beats("higher", limit=0.9), baseline_value=Measure(0.5, 0.0)),
+    # -- chapter 10: appendix A.1, table 3, figure 9 --
+    Claim("table3-vs-gan", "10_conditional", "App. A.1, Table 3",
+          "1-NN test error at 50K samples: DCGAN 2.98% vs GAN 6.28%",
+          "DCGAN samples beat a fully connected GAN's", "dcgan_1nn_error_50k",
+          "1-NN test error % fitted on 50K conditional DCGAN samples",
+          "the fully connected GAN's samples", Beats("lower"),
+          baseline_metric="gan_1nn_error_50k", unit="%"),
+    Claim("table3-vs-real", "10_conditional", "App. A.1, Table 3",
+          "DCGAN 2.98% at 50K samples vs 3.1% for 50K real images",
+          "50K DCGAN samples are as good as 50K real images", "dcgan_1nn_error_50k",
+          "1-NN test error % fitted on 50K conditional DCGAN samples",
+          "50K real training images", AsGoodAs("lower", rel_tol=0.25),
+          baseline_metric="real_1nn_error", unit="%"),
+    Claim("table3-10m-vs-real", "10_conditional", "App. A.1, Table 3",
+          "DCGAN 1.48% at 10M samples vs 3.1% real",
+          "many DCGAN samples beat the real training set", "dcgan_1nn_error_10m",
+          "1-NN test error % fitted on 10M samples (or the largest N run, stated)",
+          "50K real training images", Beats("lower"), baseline_metric="real_1nn_error",
+          unit="%"),
+    Claim("table3-more-samples", "10_conditional", "App. A.1, Table 3",
+          "DCGAN 2.98% at 50K -> 1.48% at 10M samples",
+          "more samples lower the error", "dcgan_1nn_error_10m",
+          "1-NN test error % fitted on 10M samples (or the largest N run, stated)",
+          "50K samples of the same DCGAN", Beats("lower"),
+          baseline_metric="dcgan_1nn_error_50k", unit="%"),
+    Claim("appA-bn-affine", "10_conditional", "App. A.1",
+          "batch-norm without its scale and bias helped the DCGAN and the GAN",
+          "batch-norm without scale and bias is better", "dcgan_1nn_error_50k",
+          "1-NN test error % fitted on 50K conditional DCGAN samples",
+          "the same DCGAN with batch-norm scale and bias", Beats("lower"),
+          baseline_metric="dcgan_bn_affine_1nn_error_50k", unit="%"),
+]
+
+
+# ---- measurements of the structural claims (chapter 01) ---------------------------------------
+
+FIGURE1_SHAPES = [(1024, 4, 4), (512, 8, 8), (256, 16, 16), (128, 32, 32), (3, 64, 64)]
+
+
+def figure1_layers_match(G) -> int:
+    """How many of the generator's block outputs have figure 1's shapes, in order (of 5);
+    ``G`` is ``Generator(64, nz=100, ngf=128, nc=3)``."""
+    from .models import layer_table
+    shapes = [tuple(r["output"]) for r in layer_table(G, (G.nz,))]
+    return sum(a == b for a, b in zip(shapes, FIGURE1_SHAPES)) if len(shapes) == 5 else 0
+
+
+def architecture_guidelines(G, D) -> dict[str, bool]:
+    """Section 3's five guidelines, checked on the modules of a generator ``G`` and a
+    discriminator ``D`` of :mod:`dcgan_lib.models` (their ``blocks``)."""
+    from torch import nn
+    pools = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+    g_blocks, d_blocks = list(G.blocks), list(D.blocks)
+    d_conv = d_blocks[:-1]
+
+    def has(block, kind):
+        return any(isinstance(m, kind) for m in block.modules())
+
+    convs_g = [m for m in G.modules() if isinstance(m, nn.ConvTranspose2d)]
+    convs_d = [m for b in d_conv for m in b.modules() if isinstance(m, nn.Conv2d)]
+    return {
+        "strided convolutions, no pooling":
+            not any(isinstance(m, pools) for m in [*G.modules(), *D.modules()])
+            and all(c.stride == (2, 2) for c in convs_d)
+            and all(c.stride == (2, 2) for c in convs_g[-(len(g_blocks) - 1):]),
+        "batch-norm, but not on G's output or D's input":
+            all(has(b, nn.modules.batchnorm._BatchNorm) for b in g_blocks[:-1])
+            and not has(g_blocks[-1], nn.modules.batchnorm._BatchNorm)
+            and not has(d_blocks[0], nn.modules.batchnorm._BatchNorm)
+            and all(has(b, nn.modules.batchnorm._BatchNorm) for b in d_conv[1:]),
+        "no fully connected hidden layers":
+            not any(has(b, nn.Linear) for b in g_blocks[1:])
+            and not any(has(b, nn.Linear) for b in d_conv),
+        "ReLU in G, tanh on its output":
+            all(has(b, nn.ReLU) for b in g_blocks[:-1])
+            and has(g_blocks[-1], nn.Tanh) and not has(g_blocks[-1], nn.ReLU),
+        "LeakyReLU in D":
+            all(has(b, nn.LeakyReLU) for b in d_conv)
+            and not any(has(b, nn.ReLU) for b in d_blocks),
+    }
+
+
+def for_chapter(chapter: str) -> list[Claim]:
+    """The claims a chapter decides, in registry order."""
+    return [c for c in CLAIMS if c.chapter == chapter]
+
+
+def metric_names(chapter: str) -> set[str]:
+    """Every name a chapter may pass to ``run.verdicts``."""
+    names = set()
+    for c in for_chapter(chapter):
+        names.add(c.metric)
+        if c.baseline_metric:
+            names.add(c.baseline_metric)
+    return names
+
+
+def decide(chapter: str, measured: dict[str, Any]) -> list[dict]:
+    """The verdict rows of ``chapter`` for ``measured``; an unknown name is an error (a typo
+    would otherwise turn a result into "not run here")."""
+    unknown = set(measured) - metric_names(chapter)
+    if unknown:
+        raise ValueError(f"not a metric of a claim of chapter {chapter}: {sorted(unknown)}; "
+                         f"its claims use {sorted(metric_names(chapter))}")
+    return [c.decide(measured) for c in for_chapter(chapter)]
+
+
+def _check_registry() -> None:
+    ids = [c.id for c in CLAIMS]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise ValueError(f"claim ids used twice: {sorted(dup)}")
+    for c in CLAIMS:
+        if isinstance(c.rule, (Beats, AsGoodAs)) and not (c.baseline_metric or c.baseline_value):
+            raise ValueError(f"claim {c.id}: its rule compares with a baseline but has none")
+
+
+_check_registry()
+
+
+# ---- the README's claims table, from the committed notebooks ---------------------------------
+
+VERDICTS_KEY = "dcgan_verdicts"       # the output metadata key (dcgan_lib.book.VERDICTS_KEY)
+README_START = "<!-- claims-table:start: generated by ci/claims_table.py from the committed " \
+    "notebooks; do not edit by hand -->"
+README_END = "<!-- claims-table:end -->"
+
+
+def notebook_verdicts(nb: dict) -> list[dict]:
+    """The verdict payloads (:meth:`dcgan_lib.book.Run.verdicts`) a notebook's outputs carry,
+    in order."""
+    found = []
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            payload = (out.get("metadata") or {}).get(VERDICTS_KEY)
+            if payload:
+                found.append(payload)
+    return found
+
+
+def committed_verdicts(book_dir) -> dict[str, tuple[dict, dict, str]]:
+    """{claim id: (row, payload, notebook stem)} from every ``NN_*.ipynb`` in ``book_dir``. A
+    claim decided in several payloads keeps its measured verdict over ``not run here``; two
+    different measured verdicts, or an id the registry does not know, are errors."""
+    import json
+    from pathlib import Path
+    known = {c.id: c for c in CLAIMS}
+    out: dict[str, tuple[dict, dict, str]] = {}
+    for path in sorted(Path(book_dir).glob("[0-9][0-9]_*.ipynb")):
+        for payload in notebook_verdicts(json.loads(path.read_text())):
+            for row in payload.get("rows", []):
+                cid = row["id"]
+                if cid not in known:
+                    raise ValueError(f"{path.name}: verdict for claim {cid!r}, which is not in "
+                                     "dcgan_lib.claims.CLAIMS (re-publish the chapter)")
+                if known[cid].chapter != payload.get("chapter"):
+                    raise ValueError(f"{path.name}: claim {cid} belongs to chapter "
+                                     f"{known[cid].chapter}, not {payload.get('chapter')}")
+                if cid in out and out[cid][0]["verdict"] != "not run here":
+                    if row["verdict"] not in ("not run here", out[cid][0]["verdict"]):
+                        raise ValueError(f"claim {cid}: verdicts {out[cid][0]['verdict']!r} "
+                                         f"({out[cid][2]}) and {row['verdict']!r} ({path.stem})")
+                    continue
+                out[cid] = (row, payload, path.stem)
+    return out
+
+
+def _cell(text) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def readme_table(book_dir, link_prefix: str = "book/") -> str:
+    """The README's claims table (markdown, between the markers): one row per claim of
+    :data:`CLAIMS`, its verdict as the committed notebook of its chapter has it (``not run
+    here`` when that notebook has no verdict table yet)."""
+    found = committed_verdicts(book_dir)
+    counts = {v: 0 for v in VERDICTS}
+    lines = [README_START, "",
+             "| claim | paper | this run | baseline | verdict | chapter, run |",
+             "|---|---|---|---|---|---|"]
+    for c in CLAIMS:
+        link = f"[{c.chapter[:2]}]({link_prefix}{c.chapter}.ipynb)"
+        if c.id in found:
+            row, payload, stem = found[c.id]
+            scale = f" {payload['scale']}" if payload.get("scale") else ""
+            source = f"{link} `{payload['profile']}{scale}` @ `{str(payload['revision'])[:12]}`"
+            cells = [f"**{c.id}**: {row['claim']}", row["paper"], row["this run"],
+                     row["baseline"], f"**{row['verdict']}**", source]
+            counts[row["verdict"]] += 1
+        else:
+            cells = [f"**{c.id}**: {c.statement} ({c.section})", c.paper, "-", c.baseline,
+                     "**not run here**", f"{link} no verdict table in the committed notebook"]
+            counts["not run here"] += 1
+        lines.append("| " + " | ".join(_cell(x) for x in cells) + " |")
+    lines += ["", f"{len(CLAIMS)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
+              + ". Rules: `dcgan_lib/claims.py`.", "", README_END]
+    return "\n".join(lines)
+
+
+def replace_readme_section(readme: str, table: str) -> str:
+    """``readme`` with the text between the markers replaced by ``table`` (which holds them)."""
+    start = readme.find(README_START.split(":")[0])
+    end = readme.find(README_END)
+    if start < 0 or end < 0 or end < start:
+        raise ValueError("README has no claims-table markers (<!-- claims-table:start ... -->, "
+                         f"{README_END})")
+    return readme[:start] + table + readme[end + len(README_END):]
