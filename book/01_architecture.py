@@ -133,14 +133,15 @@ run.figure(fig, "untrained_samples")
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second.
 
 # %%
 from dcgan_lib import exercises
 
 # %% [markdown]
-# ### Exercise 01.1 (quick; @@COST-01.1@@): figure 1 in the `torch` variant
+# ### Exercise 01.1 (quick; under a second): figure 1 in the `torch` variant
 #
 # Figure 1's generator in the `torch` variant: 64x64 colour, 1024 maps at 4x4 (`ngf=128`),
 # 4x4 kernels and z projected by a 4x4 transposed convolution. Predict from the tables above
@@ -157,7 +158,7 @@ answer = count_parameters(Generator(64, nz=100, ngf=128, nc=3, variant="torch"))
 exercises.check("01.1", answer)
 
 # %% [markdown]
-# ### Exercise 01.2 (quick; @@COST-01.2@@): padding for 5x5 up-sampling
+# ### Exercise 01.2 (quick; under a second): padding for 5x5 up-sampling
 #
 # The `paper` variant doubles the resolution with 5x5 fractionally-strided (transposed)
 # convolutions of stride 2. PyTorch gives their output size as (in - 1) x stride - 2 x
@@ -174,7 +175,7 @@ answer = (2, 1)  # (4 - 1) * 2 - 2 * 2 + 5 + 1 = 8; (8 - 1) * 2 - 4 + 5 + 1 = 16
 exercises.check("01.2", answer)
 
 # %% [markdown]
-# ### Exercise 01.3 (practice; @@COST-01.3@@): a 128x128 generator
+# ### Exercise 01.3 (practice; under a second): a 128x128 generator
 #
 # Build, with `Generator`, a `paper`-variant generator of 128x128 colour images that starts,
 # like figure 1, from 1024 feature maps at 4x4. How many up-sampling blocks does it have, and

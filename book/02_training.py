@@ -167,8 +167,9 @@ print(f"FD after epoch 1: {epochs[0]['fd']:.2f}; at the end: {epochs[-1]['fd']:.
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second. `EX` holds this profile's exercise sizes.
 
 # %%
 import dataclasses
@@ -179,7 +180,7 @@ EX = exercises.sizes("02", run)
 EX
 
 # %% [markdown]
-# ### Exercise 02.1 (quick; @@COST-02.1@@): beta1 = 0.9
+# ### Exercise 02.1 (quick; `cpu` 3 min): beta1 = 0.9
 #
 # Section 4 lowered Adam's beta1 from the suggested 0.9 to 0.5: 0.9 made training oscillate
 # and unstable. Predict: with beta1 = 0.9, is the discriminator's mean D(x) over the first
@@ -204,7 +205,7 @@ answer = {"prediction": "higher", "run": trainer_beta}
 exercises.check("02.1", answer, run=run, cfg=cfg, log=log)
 
 # %% [markdown]
-# ### Exercise 02.2 (quick; @@COST-02.2@@): the generator's loss
+# ### Exercise 02.2 (quick; under a second): the generator's loss
 #
 # G is trained to maximise log D(G(z)) rather than to minimise log(1 - D(G(z))): the
 # non-saturating loss, which the authors' code uses. Write it as a function of D's logits on
@@ -222,7 +223,7 @@ answer = lambda logits: torch.nn.functional.binary_cross_entropy_with_logits(  #
 exercises.check("02.2", answer)
 
 # %% [markdown]
-# ### Exercise 02.3 (open-ended; @@COST-02.3@@ per try): beat the recipe after one epoch
+# ### Exercise 02.3 (open-ended; `cpu` 7 min per try): beat the recipe after one epoch
 #
 # The paper chose its learning rate and beta1 for stable training over many epochs. Is the
 # recipe also the fastest start? Find lr, beta1 and beta2 (nothing else) with which one epoch

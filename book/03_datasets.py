@@ -347,8 +347,9 @@ print(f"FD after epoch 1 {epochs[0]['fd']:.2f}, at the end {last['fd']:.2f}, bes
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second. `EX` holds this profile's exercise sizes.
 
 # %%
 from dcgan_lib import exercises
@@ -357,7 +358,7 @@ EX = exercises.sizes("03", run)
 EX
 
 # %% [markdown]
-# ### Exercise 03.1 (practice; @@COST-03.1@@): fool the memorisation check
+# ### Exercise 03.1 (practice; `cpu` 8 s): fool the memorisation check
 #
 # The check above flags a sample as a copy when it is nearer (in pixels) to a training image
 # than the nearest 1% of held-out images are (`closer_than_q`). Make `S["n_query"]` images that
@@ -375,7 +376,7 @@ answer = (near_copies + EX["noise"] * torch.randn_like(near_copies)).clamp(-1, 1
 exercises.check("03.1", answer, run=run, train_images=train_ref, held_out=held_out)
 
 # %% [markdown]
-# ### Exercise 03.2 (quick; @@COST-03.2@@): which epoch covers the held-out images best?
+# ### Exercise 03.2 (quick; under a second): which epoch covers the held-out images best?
 #
 # The distance score (the authors' `nnd`) measures how well samples cover held-out images:
 # lower is better. From the per-epoch table, which epoch has the lowest score at the largest

@@ -358,8 +358,9 @@ run.log_metrics(
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second. `EX` holds this profile's exercise sizes.
 
 # %%
 from dcgan_lib import exercises
@@ -368,7 +369,7 @@ EX = exercises.sizes("04", run)
 EX
 
 # %% [markdown]
-# ### Exercise 04.1 (practice; @@COST-04.1@@): why de-noise?
+# ### Exercise 04.1 (practice; `cpu` 7 s): why de-noise?
 #
 # The paper's autoencoder is de-noising and dropout-regularised. Predict what happens to the
 # 128 bits without both: more dead bits or fewer, more distinct codes or fewer, and more
@@ -391,7 +392,7 @@ exercises.check("04.1", answer, run=run, held_u8=held_u8, planted=planted,
                 paper_model=models["AE (paper)"])
 
 # %% [markdown]
-# ### Exercise 04.2 (open-ended; @@COST-04.2@@): catch the shifted copies
+# ### Exercise 04.2 (open-ended; `cpu` 2 s): catch the shifted copies
 #
 # An exact 128-bit collision misses almost every one-pixel shift. Find a key function and a
 # tolerance t (bits allowed to differ) that group at least 90% of the planted shifted copies

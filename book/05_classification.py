@@ -386,8 +386,9 @@ print("feature extraction + probe time: " + ", ".join(
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second. `EX` holds this profile's exercise sizes.
 
 # %%
 from dcgan_lib import exercises
@@ -396,7 +397,7 @@ EX = exercises.sizes("05", run)
 EX
 
 # %% [markdown]
-# ### Exercise 05.1 (quick; @@COST-05.1@@): how long is the feature vector?
+# ### Exercise 05.1 (quick; under a second): how long is the feature vector?
 #
 # Section 5 max-pools every conv block's output to a 4x4 grid, flattens and concatenates. How
 # many dimensions does that give for a discriminator of width `ndf=32` on 32x32 grey images?
@@ -412,7 +413,7 @@ answer = sum(features.feature_dims(Discriminator(32, 32, 1)))
 exercises.check("05.1", answer)
 
 # %% [markdown]
-# ### Exercise 05.2 (quick; @@COST-05.2@@): the pooling, as a function
+# ### Exercise 05.2 (quick; under a second): the pooling, as a function
 #
 # Write section 5's pooling of one block's output: a function from a feature map (N, C, H, W)
 # to vectors (N, C x 16), the maximum of each map over each cell of a 4x4 grid.
@@ -427,7 +428,7 @@ answer = lambda maps: torch.nn.functional.adaptive_max_pool2d(maps, 4).flatten(1
 exercises.check("05.2", answer)
 
 # %% [markdown]
-# ### Exercise 05.3 (practice; @@COST-05.3@@): with ten labels per class
+# ### Exercise 05.3 (practice; `cpu` 2 min): with ten labels per class
 #
 # The paper's case for unsupervised features is the few-label regime. Predict: with
 # `EX["k"]` labels per class (10 in `cpu`) instead of the chapter's budget, does our

@@ -248,8 +248,9 @@ print(f"chapter compute time: {elapsed:.0f} s")
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second. `EX` holds this profile's exercise sizes.
 
 # %%
 from dcgan_lib import exercises
@@ -258,7 +259,7 @@ EX = exercises.sizes("06", run)
 EX
 
 # %% [markdown]
-# ### Exercise 06.1 (quick; @@COST-06.1@@): how long is the midpoint?
+# ### Exercise 06.1 (quick; under a second): how long is the midpoint?
 #
 # Predict: on a straight line between two random z of the main generator (100-dimensional),
 # how long is the midpoint compared with the endpoints: about the same, half, or something
@@ -277,7 +278,7 @@ answer = float((((z0 + z1) / 2).norm(dim=1) / ((z0.norm(dim=1) + z1.norm(dim=1))
 exercises.check("06.1", answer, run=run, G=G_main)
 
 # %% [markdown]
-# ### Exercise 06.2 (quick; @@COST-06.2@@): spherical interpolation, as a function
+# ### Exercise 06.2 (quick; under a second): spherical interpolation, as a function
 #
 # Write slerp: a function of two vectors z0, z1 (nz,) and a number t in [0, 1] that moves
 # along the great circle between them at constant angular speed, sin((1 - t) w) / sin w z0 +

@@ -252,15 +252,16 @@ print(f"chapter compute time: {elapsed:.0f} s")
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second.
 
 # %%
 from dcgan_lib import exercises
 from dcgan_lib.models import layer_table
 
 # %% [markdown]
-# ### Exercise 07.1 (quick; @@COST-07.1@@): guided backpropagation by hand
+# ### Exercise 07.1 (quick; under a second): guided backpropagation by hand
 #
 # A ReLU receives the inputs x = (-1, 2, 3, -0.5) and, from above, the gradients g = (1, -1,
 # 2, 3). Which gradient does guided backpropagation pass down to x? (The plain gradient and the
@@ -276,7 +277,7 @@ answer = [0.0, 0.0, 2.0, 0.0]
 exercises.check("07.1", answer)
 
 # %% [markdown]
-# ### Exercise 07.2 (open-ended; @@COST-07.2@@): the feature that looks at the object most
+# ### Exercise 07.2 (open-ended; `cpu` 15 s): the feature that looks at the object most
 #
 # The figure shows the first 6 channels of the last conv layer. Search all of them: which
 # channel's guided-backpropagation maps, over its top `S["k"]` responses, concentrate most on

@@ -303,14 +303,15 @@ print(f"chapter compute time: {elapsed:.0f} s")
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second.
 
 # %%
 from dcgan_lib import exercises
 
 # %% [markdown]
-# ### Exercise 08.1 (open-ended; @@COST-08.1@@): forget with fewer maps
+# ### Exercise 08.1 (open-ended; `cpu` 1 s): forget with fewer maps
 #
 # The logistic regression dropped every map with a positive weight (`drop`). Find a set of at
 # most half as many maps that still makes the boxed samples change as much inside the boxes,
@@ -328,7 +329,7 @@ exercises.check("08.1", answer, run=run, G=G, z=z, layer=layer, drop=drop, befor
                 masks=masks, boxed=bf.boxed)
 
 # %% [markdown]
-# ### Exercise 08.2 (quick; @@COST-08.2@@): drop the maps the regression likes least
+# ### Exercise 08.2 (quick; `cpu` 1 s): drop the maps the regression likes least
 #
 # Predict: dropping as many maps as `drop` holds, but those with the most *negative* weights,
 # does the change fall more inside the boxes than dropping random maps does, less, or the
@@ -341,7 +342,7 @@ answer = None  # {"prediction": "more" | "less" | "same", "ratio": the measured 
 # %% tags=["solution"]
 least = [int(c) for c in np.argsort(clf.coef_[0], kind="stable")[:len(drop)]]
 _, after_least = surgery.generate_pair(G, z, layer, least, batch_size=len(z))
-answer = {"prediction": "less", "ratio": surgery.region_change(
+answer = {"prediction": "same", "ratio": surgery.region_change(
     before[bf.boxed], after_least[bf.boxed], masks[bf.boxed])["ratio"]}
 
 # %%

@@ -339,8 +339,9 @@ print(f"chapter compute time: {elapsed:.0f} s")
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second. `EX` holds this profile's exercise sizes.
 
 # %%
 from dcgan_lib import exercises
@@ -349,44 +350,49 @@ EX = exercises.sizes("09", run)
 EX
 
 # %% [markdown]
-# ### Exercise 09.1 (open-ended; @@COST-09.1@@): a direction that lengthens sleeves
+# ### Exercise 09.1 (open-ended; `cpu` 4 s): a direction that lengthens sleeves
 #
-# Find a direction d in z such that z + d gives the same kind of top (T-shirt, pullover, coat,
-# shirt) with longer sleeves. The check measures sleeve length by `exercises.sleeve_length`
-# (the brightness of two bands beside the torso, where long sleeves hang) on held-out samples
-# the classifier calls tops, and wants: the bands brighter on average by more than random
-# directions of the same length manage (by `EX["sigmas"]` spreads), on at least
-# `EX["min_up"]` of the samples, with at least `EX["min_kept"]` still tops, and |d| no longer
-# than a typical z. Figure 8's recipe is one way; there are others.
+# Find a direction d in z that gives T-shirts long sleeves. The check moves held-out samples
+# by d (in `cpu` those the classifier calls T-shirts) and measures sleeve length by
+# `exercises.sleeve_length`, the brightness of two bands beside the torso where long sleeves
+# hang. It wants the bands brighter, on average, than random directions of the same length
+# make them (by `EX["sigmas"]` spreads), on at least `EX["min_up"]` of the samples, at least
+# `EX["min_long"]` of them then classified as long-sleeved tops (pullover, coat or shirt), and
+# |d| no longer than a typical z. Beware: the pixel measure alone is easy to fool (what else
+# fills the sides of an image?). Figure 8's recipe is one way; there are others.
 
 # %% tags=["student"]
 answer = None  # a tensor of shape (nz,)
 
 # %% tags=["solution"]
-sleeves = exercises.sleeve_length(x)
-tops = np.isin(pred, exercises.TOPS) if net is not None else np.ones(len(x), bool)
-long_sleeved = latent.pick_exemplars(sleeves, EX["exemplars"], among=tops)
-short_sleeved = latent.pick_exemplars(sleeves, EX["exemplars"], among=tops, lowest=True)
-answer = latent.direction(z[short_sleeved], z[long_sleeved])
+if EX["by_class"]:   # twice the step from the mean T-shirt to the mean long-sleeved top
+    answer = 2 * (z[np.isin(pred, exercises.LONG_SLEEVED)].mean(0) - z[pred == 0].mean(0))
+else:                # no classes to go by (smoke: an untrained stand-in; full: none)
+    sleeves = exercises.sleeve_length(x)
+    answer = latent.direction(z[latent.pick_exemplars(sleeves, EX["exemplars"], lowest=True)],
+                              z[latent.pick_exemplars(sleeves, EX["exemplars"])])
 
 # %%
 exercises.check("09.1", answer, run=run, G=G, classifier=net, context=context)
 
 # %% [markdown]
-# ### Exercise 09.2 (quick; @@COST-09.2@@): beyond the figure's range
+# ### Exercise 09.2 (quick; `cpu` 1 s): beyond the figure's range
 #
-# The direction `d` above was applied for alpha from -1 to 1. Predict: at alpha = 2, do more
-# or fewer of the `turn_samples` random samples get brighter than at alpha = 1? Then measure
-# the share that gets brighter: decode `z_rand` and `z_rand + 2 * d` with `context=context`
-# and compare `latent.brightness`.
+# The brightness direction `d` above was applied for alpha from -1 to 1. Predict: at alpha =
+# 2, do more or fewer of the `turn_samples` random samples `z_rand` keep their class than at
+# alpha = 1? Then measure the share that keeps it: classify (`net`) the images of `z_rand` and
+# of `z_rand + 2 * d`, each decoded with `context=context`. (Needs the classifier: `cpu` and
+# `smoke`.)
 
 # %% tags=["student"]
-answer = None  # a number: the share of samples brighter at alpha = 2, between 0 and 1
+answer = None  # a number: the share of samples whose class is unchanged, between 0 and 1
 
 # %% tags=["solution"]
-b_start = latent.brightness(latent.decode(G, z_rand, context=context))
-b_two = latent.brightness(latent.decode(G, z_rand + 2 * d, context=context))
-answer = float((b_two > b_start).mean())
+if net is not None:
+    with torch.no_grad():
+        class_start = net(latent.decode(G, z_rand, context=context)).argmax(1)
+        class_two = net(latent.decode(G, z_rand + 2 * d, context=context)).argmax(1)
+    answer = float((class_two == class_start).float().mean())
 
 # %%
-exercises.check("09.2", answer, run=run, G=G, d=d, z=z_rand, context=context)
+exercises.check("09.2", answer, run=run, G=G, d=d, z=z_rand, context=context, classifier=net)

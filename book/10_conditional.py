@@ -327,8 +327,9 @@ run.figure(fig, "figure9_class_grids");
 # Each exercise has a cell for your answer (`answer = None` until you set it), the reference
 # solution (tagged `solution`: only in the instructor edition, `python ci/student_edition.py`
 # writes the chapters without it) and a check that says in one line what is right or wrong
-# (`dcgan_lib.exercises`). Costs: measured on 2 CPU cores in the `cpu` profile; in `smoke`
-# every exercise runs in seconds. `EX` holds this profile's exercise sizes.
+# (`dcgan_lib.exercises`). Costs: solution and check, measured in the `cpu` profile with one
+# thread on a shared 2-core machine (`ci/time_exercises.py`); in `smoke` each takes under a
+# second. `EX` holds this profile's exercise sizes.
 
 # %%
 from dcgan_lib import exercises
@@ -338,7 +339,7 @@ EX = exercises.sizes("10", run)
 EX
 
 # %% [markdown]
-# ### Exercise 10.1 (quick; @@COST-10.1@@): table 3's baseline, as a config
+# ### Exercise 10.1 (quick; under a second): table 3's baseline, as a config
 #
 # Write the `TrainConfig` that trains table 3's baseline, the fully connected conditional GAN,
 # the way the authors' MNIST code trains its models (the cell "The authors' MNIST schedule"
@@ -355,7 +356,7 @@ answer = TrainConfig(labels=True, arch="mlp", dataset="mnist", image_size=28, bn
 exercises.check("10.1", answer)
 
 # %% [markdown]
-# ### Exercise 10.2 (quick; @@COST-10.2@@): 1-NN with a hundred real images per class
+# ### Exercise 10.2 (quick; `cpu` 14 s): 1-NN with a hundred real images per class
 #
 # Table 3 compares generated training sets with 50,000 real images. Predict the 1-NN test
 # error with only the first `EX["per_class"]` training images of each class (100 in `cpu`),
@@ -373,7 +374,7 @@ exercises.check("10.2", answer, run=run, x_train=x_train, y_train=y_train, x_tes
                 y_test=y_test)
 
 # %% [markdown]
-# ### Exercise 10.3 (open-ended; @@COST-10.3@@): which class does the DCGAN draw worst?
+# ### Exercise 10.3 (open-ended; `cpu` 9 s): which class does the DCGAN draw worst?
 #
 # A conditional generator can draw some classes well and others badly. Find the class whose
 # DCGAN samples a 1-NN classifier fitted on the real training images gets wrong most often

@@ -123,7 +123,9 @@ def test_front_page_has_chapter_table_claims_placeholder_and_course_guide(site):
         assert "The claims table is not generated yet" in index
     assert 'href="course.html"' in index
     course = (site / "course.html").read_text(encoding="utf-8")
-    assert "course guide is coming" in course
+    assert "Schedule" in course and "Learning objectives" in course      # site/course.md
+    for nb_path in CHAPTERS:                                               # links every chapter
+        assert f'href="chapters/{nb_path.stem}.html' in course, nb_path.stem
 
 
 def test_a_claims_file_is_included_when_present(tmp_path):
