@@ -182,12 +182,12 @@ EX
 # %% [markdown]
 # ### Exercise 02.1 (quick; `cpu` 3 min): beta1 = 0.9
 #
-# Section 4 lowered Adam's beta1 from the suggested 0.9 to 0.5: 0.9 made training oscillate
-# and unstable. Predict: with beta1 = 0.9, is the discriminator's mean D(x) over the first
-# `EX["steps"]` steps (200 in `cpu`) higher, lower or about the same (within 0.02) as in this
-# chapter's run? Then measure it: the chapter's `cfg` with only beta1 changed, trained
-# `EX["steps"]` steps in a folder of its own (same seed, so the same minibatches and noise).
-# The check compares the two runs' logged D(x).
+# Section 4 lowered Adam's beta1 from the suggested 0.9 to 0.5, with which training
+# oscillated less and was more stable. Predict: with beta1 = 0.9, is the discriminator's mean
+# D(x) over the first `EX["steps"]` steps (200 in `cpu`) higher, lower or about the same
+# (within 0.02) as in this chapter's run? Then measure it: the chapter's `cfg` with only
+# beta1 changed, trained `EX["steps"]` steps in a folder of its own (same seed, so the same
+# minibatches and noise). The check compares the two runs' logged D(x).
 
 # %% tags=["student"]
 # your run: dataclasses.replace(cfg, beta1=..., epochs=None, steps=EX["steps"], out=...,

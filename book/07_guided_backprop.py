@@ -279,8 +279,8 @@ exercises.check("07.1", answer)
 # %% [markdown]
 # ### Exercise 07.2 (open-ended; `cpu` 15 s): the feature that looks at the object most
 #
-# The figure shows the first 6 channels of the last conv layer. Search all of them: which
-# channel's guided-backpropagation maps, over its top `S["k"]` responses, concentrate most on
+# The figure shows the first 6 channels of the last conv layer. Search every channel: whose
+# guided-backpropagation maps, over its top `S["k"]` responses, concentrate most on
 # the garment (the highest mean `ratio`; on `full`, where there are no masks, `top_share`)?
 # Use the fashion study (`studies["fashion"]`; on `full` the only study).
 
@@ -289,7 +289,8 @@ answer = None  # an integer: a channel of the last conv layer
 
 # %% tags=["solution"]
 st = studies["fashion"] if "fashion" in studies else studies["svhn"]
-n_ch = layer_table(st["D"], tuple(st["images"].shape[1:]))[guided.last_conv_layer(st["D"])]["output"][0]
+last = guided.last_conv_layer(st["D"])
+n_ch = layer_table(st["D"], tuple(st["images"].shape[1:]))[last]["output"][0]
 resp = guided.max_responses(st["D"], st["images"], channels=range(n_ch), k=S["k"])
 maps = guided.guided_backprop(st["D"], st["images"], resp)
 score = (guided.mass_inside(maps, st["masks"][[r.image for r in resp]])["ratio"]

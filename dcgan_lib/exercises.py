@@ -24,8 +24,9 @@ open-ended ones) are judged by a measured proxy, stated in the exercise and in t
 e.g. a sleeve-length direction must brighten the sleeve bands (:func:`sleeve_length`) of
 held-out samples more than random directions of the same length do.
 
-:data:`EXERCISES` lists every exercise (id, chapter, title, level, what the answer is); the
-course guide (``site/course.md``) and the tests read it.
+:data:`EXERCISES` lists every exercise (id, chapter, title, level, what the answer is): the
+tests hold every chapter to it, and the course guide (``site/course.md``) tabulates it with
+the times ``ci/time_exercises.py`` measured.
 """
 from __future__ import annotations
 
@@ -796,8 +797,10 @@ def _ex07_2(answer, run, study, k):
     c = _integer(answer, "an integer (a channel index)")
     D, images, masks = study["D"], study["images"], study.get("masks")
     layer = gd.last_conv_layer(D)
+    was = D.training
     with torch.no_grad():
         n_ch = gd._upto(D.eval(), images[:2], layer).shape[1]
+    D.train(was)
     if not 0 <= c < n_ch:
         raise Wrong(f"channel {c} does not exist; the last conv layer has channels 0..{n_ch - 1}")
     resp = gd.max_responses(D, images, layer, channels=range(n_ch), k=k)
@@ -812,9 +815,10 @@ def _ex07_2(answer, run, study, k):
     score = gd.per_channel(values, resp)
     best = max(score.values())
     better = sum(v > score[c] for v in score.values())
+    shown = max(score[i] for i in range(min(6, n_ch)))
     if score[c] >= sizes("07", run)["top"] * best:
         return (f"channel {c}: {what} {score[c]:.3f}, the highest of the {n_ch} channels "
-                f"(the first 6, shown in the figure: at most {max(score[i] for i in range(6)):.3f})")
+                f"(the first 6, shown in the figure: at most {shown:.3f})")
     raise Wrong(f"channel {c}: {what} {score[c]:.3f}; {better} of the {n_ch} channels are higher "
                 f"(the best reaches {best:.3f})")
 
@@ -1023,11 +1027,9 @@ def _ex10_1(answer):
 
 
 def _per_class_subset(x, y, per_class: int):
+    """The first ``per_class`` images of each class (all of a smaller class), in their order."""
     ny = int(y.max()) + 1
-    counts = torch.bincount(y, minlength=ny)
-    per_class = min(per_class, int(counts.min()))
-    idx = torch.cat([(y == c).nonzero().flatten()[:per_class] for c in range(ny)])
-    idx = idx.sort().values
+    idx = torch.cat([(y == c).nonzero().flatten()[:per_class] for c in range(ny)]).sort().values
     return x[idx], y[idx], per_class
 
 
@@ -1069,7 +1071,7 @@ def _ex10_3(answer, run, G, x_train, y_train):
     wrong = (knn.predict() != y).float()
     err = [float(wrong[y == k].mean()) for k in range(ny)]
     worst = int(np.argmax(err))
-    per = len(x) // ny   # sampling noise of a class's error: within two binomial spreads of the worst
+    per = len(x) // ny   # a class's error has sampling noise: two binomial spreads of the worst
     tol = 2 * math.sqrt(max(err) * (1 - max(err)) / per) + 0.005
     if err[c] >= max(err) - tol:
         return (f"class {c}: {100 * err[c]:.1f}% of its samples are nearest to a real image of "

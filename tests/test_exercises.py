@@ -53,6 +53,12 @@ def test_every_chapter_has_two_to_four_exercises_with_sizes_for_every_profile():
     assert {e.level for e in exercises.EXERCISES.values()} == set(exercises.LEVELS)
 
 
+def test_the_course_guide_lists_every_exercise():
+    guide = (REPO / "site" / "course.md").read_text()
+    for e in exercises.EXERCISES.values():
+        assert f"[{e.id}](chapters/" in guide and e.title in guide, e.id
+
+
 def test_not_done_yet_wrong_kinds_and_one_line(capsys, tmp_path):
     run = smoke_run(tmp_path)
     exercises.check("02.1", None, run=run, cfg=None, log=[])
@@ -528,7 +534,8 @@ def test_student_edition_uses_tags_not_text(tmp_path):
     chapter = tmp_path / "99_toy.py"
     chapter.write_text('# %% [markdown]\n# # toy\n\n# %% tags=["student"]\nanswer = None\n\n'
                        '# %% tags=["solution"]\nanswer = 3  # tags=["student"]\n\n'
-                       '# %%\n# a cell that mentions tags=["solution"] in its text\nprint(answer)\n')
+                       '# %%\n# a cell that mentions tags=["solution"] in its text\n'
+                       'print(answer)\n')
     nb = student_edition.student_notebook(chapter)
     assert [c.source for c in nb.cells if c.cell_type == "code"] == [
         "answer = None", '# a cell that mentions tags=["solution"] in its text\nprint(answer)']
