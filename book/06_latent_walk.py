@@ -65,7 +65,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dcgan_lib import book, chapter_models, data, features, graph, latent, metrics, viz
+from dcgan_lib import book, chapter_models, data, features, latent, metrics, viz
 from dcgan_lib.models import Generator
 
 run = book.setup("06_latent_walk", profile, seed, data_root, results_dir, scale)
@@ -86,12 +86,9 @@ t_start = time.perf_counter()
 # one feature space (the Fashion-MNIST classifier here).
 
 # %%
-full_checkpoint = full_checkpoint or graph.artefact_path("lsun_model", run)
 models = chapter_models.load_chapter_models(
     run, ("svhn", "ours"), full_roles=("svhn", "ours"), svhn_weights=svhn_weights,
     ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
-if run.profile == "full":
-    run.log_metrics(checkpoint=str(full_checkpoint))
 (G_main, D_main), (G_ours, _) = models["svhn"], models["ours"]
 if run.profile == "smoke":
     memory = data.preload(data.get_dataset("synthetic", None, 32, 1, synthetic_size=S["memorise"],

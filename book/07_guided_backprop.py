@@ -65,7 +65,7 @@ import time
 import numpy as np
 import torch
 
-from dcgan_lib import (book, chapter_models, data, features, graph, guided, latent, surgery,
+from dcgan_lib import (book, chapter_models, data, features, guided, latent, surgery,
                        viz)
 from dcgan_lib.models import Discriminator
 
@@ -106,12 +106,9 @@ for label, kw in (("plain", None), ("guided, positive", "positive"), ("guided, s
 
 # %%
 box_file = surgery.load_boxes(boxes or book.REPO / "book/data/svhn_boxes.json")
-full_checkpoint = full_checkpoint or graph.artefact_path("lsun_model", run)
 models = chapter_models.load_chapter_models(
     run, ("svhn", "ours"), full_roles=("svhn",), svhn_weights=svhn_weights,
     ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
-if run.profile == "full":
-    run.log_metrics(checkpoint=str(full_checkpoint))
 studies = {}
 if run.profile == "smoke":
     (G_s, D_s), (_, D_f) = models["svhn"], models["ours"]

@@ -39,7 +39,7 @@
 #
 # Profiles: `smoke`: tiny random models and an untrained classifier (nothing is a result);
 # `cpu`: as described (a few minutes on 2 cores); `full`: chapter 03's 64x64 face generator
-# (CelebA, `results/full/03_datasets/celeba/run/best.pt` by the chapter graph, or
+# (CelebA, `results/full/03_datasets/celeba/run/best.pt` by the chapter or
 # `full_checkpoint`) with the same brightness measures but no class scores, for want of a face classifier
 # (exemplars for other concepts can be listed by index in `full_exemplars`, a JSON file
 # `{"a": [i, j, k], "b": [...], "c": [...]}` of seeded-sample indices).
@@ -94,12 +94,9 @@ CLASSES = ("T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt",
 # ## The seeded pool and its measurements
 
 # %%
-full_checkpoint = full_checkpoint or graph.artefact_path("celeba_model", run)
 models = chapter_models.load_chapter_models(
     run, ("ours", "svhn"), full_roles=("ours",), svhn_weights=svhn_weights,
-    ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint)
-if run.profile == "full":
-    run.log_metrics(checkpoint=str(full_checkpoint))
+    ours_checkpoint=ours_checkpoint, full_checkpoint=full_checkpoint, full_artefact="celeba_model")
 G, D = models["ours"]
 G_svhn, D_svhn = models["svhn"] or (None, None)
 if run.profile == "smoke":

@@ -47,9 +47,12 @@ Models = tuple[Generator, Discriminator]
 
 def load_chapter_models(run: Run, roles: Sequence[str], *, full_roles: Sequence[str] = (),
                         svhn_weights: str | Path = "", ours_checkpoint: str | Path = "",
-                        full_checkpoint: str | Path = "") -> dict[str, Models | None]:
+                        full_checkpoint: str | Path = "", full_artefact: str = "lsun_model"
+                        ) -> dict[str, Models | None]:
     """``{role: (G, D) or None}`` for ``run.profile``, in the order of ``roles`` (see the
-    module docstring). ``G`` maps z (N, nz) to images (N, nc, H, W) in [-1, 1] and draws z
+    module docstring). In ``full`` the roles of ``full_roles`` share one model:
+    ``full_checkpoint``, else the chapter graph's ``full_artefact`` (chapter 03's bedroom
+    model by default); its path is logged in the chapter's metrics as ``checkpoint``. ``G`` maps z (N, nz) to images (N, nc, H, W) in [-1, 1] and draws z
     from its own ``z_dist`` (``G.sample_z``); ``D`` maps images to one logit each, (N,)."""
     unknown = [r for r in [*roles, *full_roles] if r not in ROLES]
     if unknown:
@@ -66,9 +69,10 @@ def load_chapter_models(run: Run, roles: Sequence[str], *, full_roles: Sequence[
         full = None
         for role in roles:
             if role in full_roles and full is None:
-                G, D, _ = load_models(full_checkpoint or
-                                      graph.artefact_path("lsun_model", "full", run.results))
+                path = full_checkpoint or graph.artefact_path(full_artefact, run)
+                G, D, _ = load_models(path)
                 full = (G.eval(), D.eval())
+                run.log_metrics(checkpoint=str(path))
             out[role] = full if role in full_roles else None
         return out
     for role in roles:
