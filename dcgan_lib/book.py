@@ -24,6 +24,7 @@ import json
 import os
 import random
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,7 @@ class Run:
     metrics: dict = field(default_factory=dict)
     scale: str = ""                # "" or "tiny" (see setup)
     results: Path | None = None    # the results root: out is results/<profile>/<chapter>[/...]
+    started: float = field(default_factory=lambda: time.perf_counter())
 
     @property
     def caption(self) -> str:
@@ -166,10 +168,11 @@ class Run:
             print("set by parameters: " + ", ".join(f"{k}={v!r}" for k, v in changed.items()))
         return out
 
-    def figure(self, fig, name: str, title: str | None = None) -> None:
+    def figure(self, fig, name: str, title: str | None = None, caption: str = "") -> None:
         """Caption the matplotlib figure ``fig`` with profile, seed and revision
         (:attr:`caption`, under it; ``title`` above it), save it as ``self.out /
-        f"{name}.png"`` (110 dpi), show it and print the caption.
+        f"{name}.png"`` (110 dpi), show it and print the caption line: ``caption`` (what to
+        look at) and the stamp.
 
         Returns nothing, so a cell ending in it shows the figure once."""
         import matplotlib.pyplot as plt
@@ -177,7 +180,11 @@ class Run:
         path = self.out / f"{name}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.show()
-        print(f"Figure {name}: {self.caption}")
+        print(f"Figure {name}: {caption + ' ' if caption else ''}{self.caption}")
+
+    def elapsed(self) -> float:
+        """Seconds since :func:`setup` made this run (the chapter's wall-clock time so far)."""
+        return time.perf_counter() - self.started
 
     def table(self, rows: list[dict], name: str, floatfmt: str = ".4g") -> None:
         """Print ``rows`` (dicts with the same keys, the columns) as an aligned text table

@@ -179,6 +179,13 @@ class FrechetEvaluator:
         return {"fd": fd, "fd_floor": self.floor}
 
 
+def gap_closed(fd_untrained: float, fd: float, floor: float) -> float:
+    """Share of the Fréchet gap from an untrained generator to the real-vs-real floor that a
+    trained one closed: 0 = no better than untrained, 1 = as close as real data (the proxy the
+    convergence claims of :mod:`dcgan_lib.claims` are decided on)."""
+    return (fd_untrained - fd) / (fd_untrained - floor)
+
+
 # datasets with class labels, on which the feature classifier can be trained
 FD_DATASETS = ("mnist", "fashion-mnist", "cifar10", "svhn")
 

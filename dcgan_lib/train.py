@@ -54,7 +54,8 @@ from .models import Discriminator, Generator, batch_stats, default_z_dist, sampl
 
 __all__ = ["TrainConfig", "ConfigError", "TrainingInterrupted", "Trainer", "train",
            "build_models", "load_checkpoint", "load_generator", "load_models",
-           "list_checkpoints", "read_jsonl", "save_atomic", "pick_device", "SCHEDULES"]
+           "list_checkpoints", "read_jsonl", "save_atomic", "pick_device", "SCHEDULES",
+           "repeat_runs"]
 
 SCHEDULES = ("same-batch", "alternating")
 QUALITY = ("auto", "fd", "none")
@@ -856,6 +857,35 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
     tr = Trainer(cfg, dataset, evaluator, resume, overwrite)
     tr.fit()
     return tr
+
+
+def repeat_runs(cfg: TrainConfig, dataset: Dataset, evaluator: Callable[[Generator], dict],
+                seeds, variants: dict[str, dict] | None = None) -> list[dict]:
+    """Train ``cfg`` once per seed and per variant (name -> fields changed from ``cfg``; the
+    default is ``cfg`` itself, named ``"paper"``), each in ``<cfg.out>/<variant>-seed<seed>``,
+    and measure each generator before and after with ``evaluator``: the repeats that give a
+    claim of section 4 its spread. A finished run in its folder is loaded, not retrained
+    (``train(resume="auto")``). Returns one row per run: variant, seed, ``fd_untrained``,
+    ``fd_final``, ``fd_floor``, ``gap_closed`` (:func:`dcgan_lib.metrics.gap_closed`) and
+    ``seconds``."""
+    from .metrics import gap_closed
+    variants = variants or {"paper": {}}
+    rows = []
+    for name, changes in variants.items():
+        for seed in seeds:
+            c = dataclasses.replace(cfg, **changes, seed=seed, quality="none", progress=False,
+                                    out=str(Path(cfg.out) / f"{name}-seed{seed}"))
+            t0 = time.perf_counter()
+            tr = Trainer(c, dataset, resume=bool(list_checkpoints(c.out)), overwrite=True)
+            torch.manual_seed(seed)       # the untrained generator of this seed, as a run inits it
+            fd0 = evaluator(build_models(c, tr.nc, tr.ny)[0])["fd"]
+            tr.fit()
+            ev = evaluator(tr.G)
+            rows.append({"variant": name, "seed": seed, "fd_untrained": fd0, "fd_final": ev["fd"],
+                         "fd_floor": ev["fd_floor"],
+                         "gap_closed": gap_closed(fd0, ev["fd"], ev["fd_floor"]),
+                         "seconds": time.perf_counter() - t0})
+    return rows
 
 
 def config_from_dict(d: dict) -> TrainConfig:
