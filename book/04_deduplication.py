@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -213,10 +218,11 @@ fig.tight_layout(rect=(0, 0.02, 1, 0.94))
 run.figure(fig, "planted_tradeoff", "Recall against false positives on the planted set");
 
 # %% [markdown]
-# **Against the targets.** The issue asks for recall of at least 0.9 at a false-positive rate
-# of at most 1%. The cell below checks both senses of the rate, gives the highest recall each
-# method reaches under each, and lists, per kind of copy, which settings find at least 90% of
-# them with a pair FPR of at most 1%.
+# **Against a working target.** A de-duplicator earns its place when it finds at least 90% of
+# the copies while at most 1% of what it flags is wrong. The cell below checks both senses of
+# "false-positive rate" (the pair FPR and the paper's share of wrong collisions), gives the
+# highest recall each method reaches under each, and lists, per kind of copy, which settings
+# find at least 90% of them with a pair FPR of at most 1%.
 
 # %%
 paper = next(r for r in rows if r["method"] == "AE (paper)" and r["t"] == 0)
@@ -342,7 +348,23 @@ if exact_groups:
 # 3M images beside it. `benchmarks/dedup_scale.py` measures time and peak memory for one
 # million generated 32x32 images: `python benchmarks/dedup_scale.py --n 1000000`.
 
+# %% [markdown]
+# ## Verdicts
+# The paper's setting is the autoencoder with exact collisions (t = 0). Both measures are
+# shares of pairs in the planted set, with binomial 95% intervals; pairs within a family are
+# not independent, so the intervals are, if anything, narrow.
+
 # %%
+from dcgan_lib import claims
+
+note = (f"AE (paper), t=0, on {len(planted.images):,} planted images "
+        f"({S['n_sources']:,} originals x {len(dedup.KINDS)} copies)")
+verdicts = run.verdicts({
+    "dedup_false_share": claims.Measure.binomial(
+        paper["false_pairs"], paper["true_pairs"] + paper["false_pairs"], note=note),
+    "dedup_recall": claims.Measure.binomial(paper["true_pairs"], paper["duplicate_pairs"],
+                                            note=note)})
+print(f"chapter compute time: {run.elapsed():.0f} s")
 run.log_metrics(
     planted={f"{r['method']} t={r['t']}": {k: r[k] for k in
              ("precision", "recall", "pair_fpr", "false_share")} for r in rows},

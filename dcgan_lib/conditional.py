@@ -27,15 +27,23 @@ There is no training loop here: a conditional GAN is the GAN of :mod:`dcgan_lib.
 label, ``TrainConfig(labels=True, arch="dcgan" | "mlp", bn_affine=False, ...)``, so seeding,
 both schedules, the authors' learning-rate decay (``decay_epochs``) and weight decay
 (``weight_decay=2.5e-5``), checkpoints, exact resume and DDP are the same code for both.
+
+Table 3's measurement: :func:`generate_labelled` streams labelled samples,
+:func:`nn_predictions` fits the streaming 1-NN classifier of :mod:`dcgan_lib.knn` on them in
+one pass and keeps its predictions at every N asked for (:func:`split_errors`,
+:func:`per_class_errors` score them), and :func:`nn_error_evaluator` follows the same error
+through training, epoch by epoch.
 """
 from __future__ import annotations
 
-from typing import Iterator
+import time
+from typing import Callable, Iterable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .knn import StreamingNN
 from .models import Reshape, batch_stats, count_parameters, init_weights, sample_z
 from .train import _seeded
 
@@ -276,3 +284,90 @@ def real_class_grid(x: torch.Tensor, y: torch.Tensor, per_class: int = 10, seed:
             raise ValueError(f"class {c} has {len(idx)} images, fewer than per_class={per_class}")
         rows.append(x[idx[torch.randperm(len(idx), generator=g)[:per_class]]])
     return torch.cat(rows)
+
+
+# ---------------------------------------------------------------- table 3's measurements
+@torch.no_grad()
+def nn_predictions(stream: Iterable[tuple[torch.Tensor, torch.Tensor]], queries: torch.Tensor,
+                   at: Sequence[int], block: int = 2048, device=None,
+                   log: Callable[[str], None] | None = print) -> dict[int, torch.Tensor]:
+    """Table 3's 1-NN classifier in one pass over a labelled ``stream`` of ``(images, labels)``
+    chunks (:func:`generate_labelled`, or :func:`dcgan_lib.knn.chunks` of real images): for
+    every N in ``at``, the label that the classifier fitted on the first N samples gives each
+    of ``queries`` (M, ...), as ``{N: (M,) tensor}`` on the CPU.
+
+    The same classifier as :func:`dcgan_lib.knn.nn_errors` (:class:`dcgan_lib.knn.
+    StreamingNN`: only each query's nearest sample so far is kept, so N can reach 10M), but it
+    returns the predictions, so that one pass can be scored on several query sets
+    (:func:`split_errors`) and class by class (:func:`per_class_errors`). ``log`` gets one
+    line per N with the speed. Raises if the stream ends before ``max(at)``.
+    """
+    marks = sorted({int(a) for a in at})
+    if not marks or marks[0] <= 0:
+        raise ValueError(f"`at` needs positive sample counts, got {list(at)}")
+    knn = StreamingNN(queries, block, device if device is not None else queries.device)
+    out: dict[int, torch.Tensor] = {}
+    t0 = time.perf_counter()
+    k = 0
+    for x, y in stream:
+        while len(x) and k < len(marks):
+            take = min(len(x), marks[k] - knn.n_seen)
+            knn.partial_fit(x[:take], y[:take])
+            x, y = x[take:], y[take:]
+            if knn.n_seen == marks[k]:
+                out[marks[k]] = knn.predict()
+                if log is not None:
+                    secs = time.perf_counter() - t0
+                    log(f"1-NN fitted on {marks[k]:,} samples, {len(knn.q):,} queries: "
+                        f"{secs:.1f} s ({marks[k] / max(secs, 1e-9):,.0f} samples/s)")
+                k += 1
+        if k == len(marks):
+            break
+    if k < len(marks):
+        raise ValueError(f"the sample stream ended after {knn.n_seen:,} samples, before "
+                         f"N={marks[k]:,}; generate at least max(at) samples")
+    return out
+
+
+def split_errors(pred: torch.Tensor, labels: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Error rates (fractions) of predictions ``pred`` for queries that are the query sets of
+    ``labels`` ({name: (n,) labels}) concatenated in that order: ``{name: error}``."""
+    sizes = [len(v) for v in labels.values()]
+    if sum(sizes) != len(pred):
+        raise ValueError(f"{len(pred)} predictions for {sum(sizes)} labelled queries")
+    parts = torch.split(pred.cpu(), sizes)
+    return {k: (p != torch.as_tensor(v).cpu()).float().mean().item()
+            for (k, v), p in zip(labels.items(), parts)}
+
+
+def per_class_errors(pred: torch.Tensor, y: torch.Tensor, ny: int | None = None) -> list[float]:
+    """Error rate (fraction) of ``pred`` among the queries of each true class ``y`` (NaN for a
+    class with no query)."""
+    y = torch.as_tensor(y).cpu()
+    wrong = (pred.cpu() != y).float()
+    ny = ny or int(y.max()) + 1
+    return [wrong[y == c].mean().item() if (y == c).any() else float("nan") for c in range(ny)]
+
+
+def nn_error_evaluator(x: torch.Tensor, y: torch.Tensor, n: int, batch: int = 128,
+                       seed: int = 0, key: str = "nn_val_error"
+                       ) -> Callable[[torch.nn.Module], dict]:
+    """An ``evaluator`` for :func:`dcgan_lib.train.train` that follows table 3's metric
+    through training: at every epoch end, the 1-NN error (a fraction) on the held-out images
+    ``x`` with labels ``y`` of the classifier fitted on ``n`` samples of G (the same z every
+    epoch). Its dict ``{key: error}`` goes into ``epochs.jsonl``; it has no ``fd``, so the
+    trainer writes no ``best.pt`` and the run is the one it would be without it (sampling
+    uses its own seeded noise and batch statistics, and leaves G's running averages alone)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    y = torch.as_tensor(y).cpu()
+
+    def evaluate(G: torch.nn.Module) -> dict:
+        dev = next(G.parameters()).device
+        pred = nn_predictions(generate_labelled(G, n, batch, seed=seed), x, [n], device=dev,
+                              log=None)[n]
+        return {key: (pred != y).float().mean().item()}
+
+    evaluate.description = (f"{key}: 1-NN error on {len(x):,} held-out images, fitted on "
+                            f"{n:,} samples of G")
+    return evaluate

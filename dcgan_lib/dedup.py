@@ -588,7 +588,9 @@ def evaluate_groups(labels: np.ndarray, planted: PlantedSet) -> dict:
     grouped among the non-duplicate pairs (the usual false-positive rate; it shrinks as the
     set grows); ``false_share`` = 1 - precision, the share of collisions that are wrong (what
     the paper's "false positive rate of less than 1 in 100" from inspecting collisions
-    measures). ``recall_<kind>``: share of that kind's copies grouped with their original.
+    measures). ``true_pairs``, ``false_pairs``: grouped pairs that are / are not duplicates;
+    ``duplicate_pairs``: all true duplicate pairs (grouped or not). ``recall_<kind>``: share of
+    that kind's copies grouped with their original.
     """
     from sklearn.metrics.cluster import pair_confusion_matrix
     labels = np.asarray(labels)
@@ -597,7 +599,7 @@ def evaluate_groups(labels: np.ndarray, planted: PlantedSet) -> dict:
     (tn, fp), (fn, tp) = pair_confusion_matrix(planted.family, labels) // 2
     out = dict(precision=tp / max(tp + fp, 1), recall=tp / max(tp + fn, 1),
                pair_fpr=fp / max(fp + tn, 1), false_share=fp / max(tp + fp, 1),
-               true_pairs=int(tp), false_pairs=int(fp))
+               true_pairs=int(tp), false_pairs=int(fp), duplicate_pairs=int(tp + fn))
     for k in dict.fromkeys(planted.kind):
         if k == "original":
             continue
@@ -615,7 +617,7 @@ def sweep(planted: PlantedSet, methods: dict[str, tuple[Callable, Sequence[int]]
     fresh :class:`HashIndex` (``max_distance=t``; digests such as :func:`exact_keys` only take
     ``[0]``). One row per (method, t), in that order: ``method``, ``t``, the pair measures of
     :func:`evaluate_groups` (``precision``, ``recall``, ``pair_fpr``, ``false_share``,
-    ``true_pairs``, ``false_pairs``), ``keys_per_s`` (images keyed per second), ``checks``
+    ``true_pairs``, ``false_pairs``, ``duplicate_pairs``), ``keys_per_s`` (images keyed per second), ``checks``
     (:attr:`HashIndex.comparisons`) and the ``recall_<kind>`` of each perturbation."""
     rows = []
     for name, (key_fn, t_values) in methods.items():
@@ -629,7 +631,7 @@ def sweep(planted: PlantedSet, methods: dict[str, tuple[Callable, Sequence[int]]
             rows.append(dict(method=name, t=t, precision=r["precision"], recall=r["recall"],
                              pair_fpr=r["pair_fpr"], false_share=r["false_share"],
                              true_pairs=r["true_pairs"], false_pairs=r["false_pairs"],
-                             keys_per_s=key_rate, checks=index.comparisons,
+                             duplicate_pairs=r["duplicate_pairs"], keys_per_s=key_rate, checks=index.comparisons,
                              **{k: v for k, v in r.items() if k.startswith("recall_")}))
     return rows
 

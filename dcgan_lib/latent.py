@@ -208,6 +208,29 @@ def smoothness(images: torch.Tensor, features: Callable[[torch.Tensor], torch.Te
     return {"rows": rows, "summary": summary}
 
 
+def midpoint_fd(G: nn.Module, embed: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                n: int = 2000, draws: int = 5, seed: int = 0, context: int = 256) -> dict:
+    """Section 6.1's "every image along the walk is plausible", measured: the Fréchet distance
+    to ``real`` images (in the feature space ``embed``) of the images at the midpoints of ``n``
+    random pairs of z, beside that of ``n`` ordinary samples, in ``draws`` independent draws
+    (seeded). Both are rendered with batch statistics of ordinary samples (``context`` random z
+    appended to every batch, :func:`decode`), so a midpoint is judged as the generator draws it
+    among others. Returns ``{"midpoint": [fd per draw], "sample": [fd per draw]}``."""
+    from .metrics import frechet_distance, gaussian_stats
+
+    def stats(x):
+        return gaussian_stats(embed(x).detach().double().cpu().numpy())
+
+    ref = stats(real[:n])
+    ctx = seeded_z(G, context, seed + 10_000)
+    out: dict[str, list[float]] = {"midpoint": [], "sample": []}
+    for d in range(draws):
+        za, zb = seeded_z(G, n, seed + 2 * d), seeded_z(G, n, seed + 2 * d + 1)
+        for name, z in (("midpoint", lerp(za, zb, 0.5)), ("sample", za)):
+            out[name].append(frechet_distance(*stats(decode(G, z, context=ctx)), *ref))
+    return out
+
+
 class MemorisingGenerator(nn.Module):
     """A generator that has memorised ``images``: z -> the image of the nearest of ``anchors``
     (one random z per image). Walking its latent space shows what memorisation looks like:
@@ -348,6 +371,24 @@ def score_analogies(G: nn.Module, z: torch.Tensor, images: torch.Tensor,
     if rows:
         rows.append(row("all", pooled))
     return rows, outputs
+
+
+@torch.no_grad()
+def triple_scores(outputs: dict[str, list[dict[str, torch.Tensor]]],
+                  analogies: dict[str, tuple[Sequence[tuple], Callable]],
+                  measure: Callable | None = None) -> dict[str, list[float]]:
+    """Per exemplar triple, the scores :func:`score_analogies` pools: for each output kind
+    (:data:`ANALOGY_OUTPUTS`) one value per triple of every analogy, the hit rate of that
+    analogy's ``hit`` (or, with ``measure``, the mean of ``measure(imgs)``). Triples are
+    independent draws of exemplars, so these are the samples a verdict's spread comes from
+    (the nine images of one triple are not independent)."""
+    out: dict[str, list[float]] = {k: [] for k in ANALOGY_OUTPUTS}
+    for name, (_, hit) in analogies.items():
+        f = measure or (lambda imgs: np.asarray(hit(imgs), float))
+        for sets in outputs[name]:
+            for kind, imgs in sets.items():
+                out[kind].append(float(np.mean(np.asarray(torch.as_tensor(f(imgs)), float))))
+    return out
 
 
 @torch.no_grad()

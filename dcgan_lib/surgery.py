@@ -445,6 +445,30 @@ def structure_change(before: torch.Tensor, after: torch.Tensor, masks: torch.Ten
             "inside_kept": ia / ib, "outside_kept": oa / ob}
 
 
+def per_image(before: torch.Tensor, after: torch.Tensor, masks: torch.Tensor) -> dict:
+    """:func:`region_change`'s ratio and :func:`structure_change`'s ``inside_kept`` image by
+    image (numpy arrays over the images that have pixels inside and outside their mask, and
+    drawn structure inside it before): the samples a verdict's spread is computed from."""
+    d = (after - before).abs().mean(1).double()
+    m = masks.bool()
+    n_in, n_out = m.flatten(1).sum(1), (~m).flatten(1).sum(1)
+
+    def energy(x):
+        g = x.float().mean(1)
+        gx, gy = torch.zeros_like(g), torch.zeros_like(g)
+        gx[:, :, :-1] = (g[:, :, 1:] - g[:, :, :-1]).abs()
+        gy[:, :-1] = (g[:, 1:] - g[:, :-1]).abs()
+        e = (gx.pow(2) + gy.pow(2)).sqrt().double()
+        return (e * m).flatten(1).sum(1) / n_in.clamp(min=1)
+
+    inside = (d * m).flatten(1).sum(1) / n_in.clamp(min=1)
+    outside = (d * ~m).flatten(1).sum(1) / n_out.clamp(min=1)
+    e_before, e_after = energy(before), energy(after)
+    ok = (n_in > 0) & (n_out > 0) & (outside > 0) & (e_before > 0)
+    return {"change_ratio": (inside / outside.clamp(min=1e-12))[ok].numpy(),
+            "structure_kept_inside": (e_after / e_before.clamp(min=1e-12))[ok].numpy()}
+
+
 def verdict(classify: Callable[[torch.Tensor], np.ndarray], before: torch.Tensor,
             after: torch.Tensor) -> dict:
     """A classifier's decisions before and after: ``classify(images) -> probabilities (N, K)``.
