@@ -385,17 +385,14 @@ print("feature extraction + probe time: " + ", ".join(
 from dcgan_lib import claims
 
 
-def _err(name, what):
-    r = results.get((name, main))
-    return claims.Measure(float("nan")) if r is None else claims.Measure.from_samples(
-        r.test_errors, note=f"{what}, {main}, {S['dataset']}")
-
-
+probes = {"probe_error": ("our D", "our D (chapter 02) + linear SVM"),
+          "probe_error_pixels": ("raw pixels", "raw pixels + linear SVM"),
+          "probe_error_supervised": ("supervised CNN", "supervised CNN, our D's architecture"),
+          "transfer_error": ("authors' SVHN D", "the authors' SVHN D + linear SVM")}
 verdicts = run.verdicts({
-    "probe_error": _err("our D", "our D (chapter 02) + linear SVM"),
-    "probe_error_pixels": _err("raw pixels", "raw pixels + linear SVM"),
-    "probe_error_supervised": _err("supervised CNN", "supervised CNN, our D's architecture"),
-    "transfer_error": _err("authors' SVHN D", "the authors' SVHN D + linear SVM")})
+    metric: claims.Measure.from_samples(results[name, main].test_errors,
+                                        note=f"{what}, {main}, {S['dataset']}")
+    for metric, (name, what) in probes.items() if (name, main) in results})
 print(f"chapter compute time: {run.elapsed():.0f} s")
 
 # %% [markdown]

@@ -271,16 +271,13 @@ run.table([{"images": k, "FD per draw": ", ".join(f"{v:.3g}" for v in vs),
 from dcgan_lib import claims
 
 
-def _jumpiness(name):
-    return claims.Measure.from_samples(
-        [row["feature_max_share"] / even for row in results[name]["rows"]],
-        note=f"{name}, {len(results[name]['rows'])} rows")
-
-
+jumpiness = {name: claims.Measure.from_samples(
+    [row["feature_max_share"] / even for row in results[name]["rows"]],
+    note=f"{name}, {len(results[name]['rows'])} rows") for name in (names[0] + " (linear)", "memorising")}
 note_fd = f"{names[1]}, {n_fd} images, {len(mid['midpoint'])} draws"
 verdicts = run.verdicts({
-    "walk_jumpiness": _jumpiness(names[0] + " (linear)"),
-    "walk_jumpiness_memorising": _jumpiness("memorising"),
+    "walk_jumpiness": jumpiness[names[0] + " (linear)"],
+    "walk_jumpiness_memorising": jumpiness["memorising"],
     "walk_midpoint_fd": claims.Measure.from_samples(mid["midpoint"], note="midpoints, " + note_fd),
     "walk_sample_fd": claims.Measure.from_samples(mid["sample"], note="samples, " + note_fd)})
 elapsed = time.perf_counter() - t_start

@@ -224,9 +224,9 @@ def test_sweep_rows_per_method_and_tolerance():
     ae.mean.copy_(ae.prepare(p.images[:30]).mean(0))     # untrained, centred: codes vary
     rows = dedup.sweep(p, {"exact": (dedup.exact_keys, [0]), "ae": (ae.keys, [0, 3])})
     assert [(r["method"], r["t"]) for r in rows] == [("exact", 0), ("ae", 0), ("ae", 3)]
-    assert list(rows[0])[:10] == ["method", "t", "precision", "recall", "pair_fpr",
-                                  "false_share", "true_pairs", "false_pairs", "keys_per_s",
-                                  "checks"]
+    assert list(rows[0])[:11] == ["method", "t", "precision", "recall", "pair_fpr",
+                                  "false_share", "true_pairs", "false_pairs", "duplicate_pairs",
+                                  "keys_per_s", "checks"]
     assert {f"recall_{k}" for k in dedup.KINDS} <= set(rows[0])
     assert rows[0]["recall_copy"] == 1 and rows[0]["precision"] == 1     # byte copies only
     assert rows[0]["keys_per_s"] > 0 and rows[0]["checks"] == 0
