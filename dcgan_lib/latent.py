@@ -209,17 +209,29 @@ def smoothness(images: torch.Tensor, features: Callable[[torch.Tensor], torch.Te
 
 
 def midpoint_fd(G: nn.Module, embed: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
-                n: int = 2000, draws: int = 5, seed: int = 0, context: int = 256) -> dict:
+                n: int = 2000, draws: int = 5, seed: int = 0, context: int = 256,
+                max_dims: int = 256) -> dict:
     """Section 6.1's "every image along the walk is plausible", measured: the Fréchet distance
     to ``real`` images (in the feature space ``embed``) of the images at the midpoints of ``n``
     random pairs of z, beside that of ``n`` ordinary samples, in ``draws`` independent draws
     (seeded). Both are rendered with batch statistics of ordinary samples (``context`` random z
     appended to every batch, :func:`decode`), so a midpoint is judged as the generator draws it
-    among others. Returns ``{"midpoint": [fd per draw], "sample": [fd per draw]}``."""
+    among others. Features wider than ``max_dims`` (a discriminator's 7,168 or more) are
+    projected to ``max_dims`` by a fixed seeded Gaussian matrix first, which keeps the distance
+    a distance between the two image sets and the covariances small enough to compare.
+    Returns ``{"midpoint": [fd per draw], "sample": [fd per draw]}``."""
     from .metrics import frechet_distance, gaussian_stats
+    proj: list = []
 
     def stats(x):
-        return gaussian_stats(embed(x).detach().double().cpu().numpy())
+        f = embed(x).detach().double().cpu().flatten(1)
+        if f.shape[1] > max_dims:
+            if not proj:
+                g = torch.Generator().manual_seed(seed + 20_000)
+                proj.append(torch.randn(f.shape[1], max_dims, generator=g,
+                                        dtype=torch.float64) / max_dims ** 0.5)
+            f = f @ proj[0]
+        return gaussian_stats(f.numpy())
 
     ref = stats(real[:n])
     ctx = seeded_z(G, context, seed + 10_000)

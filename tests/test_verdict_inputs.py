@@ -53,6 +53,9 @@ def test_midpoint_fd_draws_and_a_generator_far_from_the_real_images():
     assert all(np.isfinite(v) and v >= -1e-9 for vs in out.values() for v in vs)
     far = latent.midpoint_fd(G, embed, torch.ones(300, 1, 16, 16), n=300, draws=2, seed=0)
     assert min(far["sample"]) > 10 * max(out["sample"])         # real images unlike samples
+    wide = latent.midpoint_fd(G, lambda x: x.flatten(1), fake_like, n=300, draws=1, seed=0,
+                              max_dims=32)                      # 256 pixels projected to 32
+    assert all(np.isfinite(v) for vs in wide.values() for v in vs)
 
 
 def test_triple_scores_are_per_triple_hit_rates_and_means():
