@@ -530,7 +530,8 @@ class Trainer:
             self._apply_changes(ck["config"])
             self._truncate_logs()
             note = f" (skipped unreadable: {', '.join(skipped)})" if skipped else ""
-            self._say(f"resuming {self.out} from {path.name} at step {self.step}{note}")
+            from .book import rel
+            self._say(f"resuming {rel(self.out)} from {path.name} at step {self.step}{note}")
             return path
         found = [f"{p.name} (unreadable)" for p in list_checkpoints(self.out)]
         if (self.out / "log.jsonl").exists():

@@ -11,7 +11,9 @@ from torch.utils.data import TensorDataset
 
 from dcgan_lib.conditional import (CondDiscriminator, CondGenerator, MLPCondGenerator,
                                    class_grid, concat_label, cond_layer_table,
-                                   generate_labelled, one_hot, real_class_grid)
+                                   generate_labelled, nn_error_evaluator, nn_predictions,
+                                   one_hot, per_class_errors, real_class_grid, split_errors)
+from dcgan_lib.knn import chunks, nn_errors
 from dcgan_lib.models import batch_stats, count_parameters
 from dcgan_lib.train import (ConfigError, TrainConfig, Trainer, build_models, list_checkpoints,
                              load_models, lr_at, read_jsonl, time_steps, train)
@@ -289,3 +291,60 @@ def test_config_json_of_a_conditional_run(tmp_path):
     train(cond_cfg(tmp_path), TensorDataset(x, y))
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["labels"] is True and saved["arch"] == "dcgan"
+
+
+def test_nn_predictions_score_every_prefix_and_query_set_as_nn_errors():
+    from sklearn.neighbors import KNeighborsClassifier
+    G = CondGenerator(ny=3, image_size=16, **{k: v for k, v in TINY.items() if k != "ndf"})
+    xv, yv = toy(40, seed=1)
+    xt, yt = toy(30, seed=2)
+    preds = nn_predictions(generate_labelled(G, 90, batch=16, seed=0),
+                           torch.cat([xv, xt]), at=[90, 7, 50], block=5, log=None)
+    assert sorted(preds) == [7, 50, 90] and all(p.shape == (70,) for p in preds.values())
+    rows = nn_errors(generate_labelled(G, 90, batch=16, seed=0),
+                     {"val": (xv, yv), "test": (xt, yt)}, at=[7, 50, 90], log=None)
+    for row in rows:
+        errs = split_errors(preds[row["N"]], {"val": yv, "test": yt})
+        assert errs == pytest.approx({"val": row["val"], "test": row["test"]})
+    gx, gy = (torch.cat(t) for t in zip(*generate_labelled(G, 50, batch=16, seed=0)))
+    ref = KNeighborsClassifier(1).fit(gx.flatten(1).numpy(), gy.numpy())
+    assert preds[50].tolist() == ref.predict(torch.cat([xv, xt]).flatten(1).numpy()).tolist()
+    # real data through knn.chunks; one line logged per N
+    lines = []
+    real = nn_predictions(chunks(xv, yv, 16), xt, at=[40], log=lines.append)
+    assert len(lines) == 1 and "40 samples" in lines[0] and real[40].shape == (30,)
+    with pytest.raises(ValueError, match="before N=100"):
+        nn_predictions(chunks(xv, yv), xt, at=[100], log=None)
+    with pytest.raises(ValueError, match="positive"):
+        nn_predictions(chunks(xv, yv), xt, at=[0], log=None)
+    with pytest.raises(ValueError, match="70 predictions for 40"):
+        split_errors(preds[7], {"val": yv})
+
+
+def test_per_class_errors():
+    y = torch.tensor([0, 0, 1, 1, 1, 2])
+    pred = torch.tensor([0, 1, 1, 1, 0, 2])
+    errs = per_class_errors(pred, y, ny=4)
+    assert errs[:3] == pytest.approx([0.5, 1 / 3, 0.0]) and errs[3] != errs[3]   # NaN: no query
+
+
+def test_nn_error_evaluator_follows_training_without_changing_it(tmp_path):
+    x, y = toy(64)
+    ds = TensorDataset(x, y)
+    xv, yv = toy(24, seed=3)
+    ev = nn_error_evaluator(xv, yv, n=30, batch=10, seed=1)
+    assert "24 held-out images" in ev.description and "30 samples" in ev.description
+    kw = dict(batch_size=16, epochs=2)
+    with_ev = train(cond_cfg(tmp_path / "a", **kw), ds, evaluator=ev)
+    plain = train(cond_cfg(tmp_path / "b", **kw), ds)
+    for a, b in zip(with_ev.G.state_dict().values(), plain.G.state_dict().values()):
+        assert torch.equal(a, b)     # the same run: the evaluator draws its own noise
+    recs = read_jsonl(tmp_path / "a" / "epochs.jsonl")
+    assert [r["epoch"] for r in recs] == [1, 2]
+    assert all(0 <= r["nn_val_error"] <= 1 and r["quality"] == ev.description for r in recs)
+    assert not (tmp_path / "a" / "best.pt").exists()
+    # the number is the 1-NN error of n samples of the final G
+    pred = nn_predictions(generate_labelled(with_ev.G, 30, 10, seed=1), xv, [30], log=None)[30]
+    assert recs[-1]["nn_val_error"] == pytest.approx((pred != yv).float().mean().item())
+    with pytest.raises(ValueError, match="at least 1"):
+        nn_error_evaluator(xv, yv, n=0)
