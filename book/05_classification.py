@@ -206,8 +206,8 @@ else:  # CIFAR-10 is probed with the ImageNet-32 discriminator, as in table 1
     if not ckpt.exists():
         raise FileNotFoundError(
             f"ours_checkpoint {ckpt} not found: this chapter probes the discriminator trained "
-            f"by {graph.ARTEFACTS[source].producer}. Run it first (python ci/run_book.py "
-            f"--profile {run.profile} --only {graph.ARTEFACTS[source].producer}), or set "
+            f"by {graph.producer_step(source, run.profile)}. Run it first (python ci/run_book.py "
+            f"--profile {run.profile} --only {graph.producer_step(source, run.profile)}), or set "
             "ours_checkpoint to a checkpoint of dcgan_lib.train")
     _, D_ours, cfg_ours = load_models(ckpt)
     ours_from = f"{cfg_ours.dataset} ({ckpt.name})"

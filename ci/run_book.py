@@ -123,10 +123,9 @@ def run_steps(steps: list[graph.Step], profile: str, results: Path, base: dict,
             if name in bad:
                 why.append(f"needs {name} ({path}), which {bad[name]}")
             elif not path.exists():
-                a = graph.ARTEFACTS[name]
+                step = graph.producer_step(name, profile)
                 why.append(f"needs {name} ({path}), which is absent: run "
-                           f"`python ci/run_book.py --profile {profile} --only {a.producer}` "
-                           "first")
+                           f"`python ci/run_book.py --profile {profile} --only {step}` first")
             else:
                 params[param] = str(path)
         for param, name in st.optional.items():

@@ -461,6 +461,44 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
         raise ImportError(f"{name}: {err}. {HOW_TO_GET.get(name, '')}") from err
 
 
+# Fashion-MNIST's upper-body garments (T-shirt/top, pullover, dress, coat, shirt): chapter 03's
+# stand-in for the paper's faces (section 4.2), a narrow domain of one kind of object
+FASHION_MNIST_UPPER_BODY = (0, 2, 3, 4, 6)
+
+
+def keep_classes(dataset: Dataset, classes) -> torch.utils.data.Subset:
+    """The items of ``dataset`` whose label is one of ``classes``, in their order, as a
+    ``Subset``. The labels are read without decoding an image: from the dataset's ``targets``
+    (torchvision's MNIST family, CIFAR-10), its ``labels`` (SVHN, :class:`SyntheticShapes`),
+    a ``TensorDataset``'s last tensor, or a ``Subset`` of any of these. No item of ``classes``
+    is an error naming the labels the dataset has."""
+    wanted = sorted({int(c) for c in classes})
+    if not wanted:
+        raise ValueError("keep_classes: no classes given")
+    base, idx = dataset, None
+    if isinstance(dataset, torch.utils.data.Subset):
+        base, idx = dataset.dataset, torch.as_tensor(list(dataset.indices))
+    if isinstance(base, TensorDataset):
+        labels = base.tensors[-1]
+    elif getattr(base, "targets", None) is not None:
+        labels = base.targets
+    elif getattr(base, "labels", None) is not None:
+        labels = base.labels
+    else:
+        raise ValueError(f"keep_classes: {type(base).__name__} has no labels to select by "
+                         "(targets, labels or a TensorDataset's last tensor)")
+    labels = torch.as_tensor(np.asarray(labels)).reshape(-1)
+    if idx is not None:
+        labels = labels[idx]
+    mask = torch.isin(labels, torch.tensor(wanted, dtype=labels.dtype))
+    keep = torch.nonzero(mask).flatten()
+    if not len(keep):
+        raise ValueError(f"keep_classes: no item with a label in {wanted}; the dataset's labels "
+                         f"are {sorted(set(labels.tolist()))}")
+    keep = idx[keep] if idx is not None else keep
+    return torch.utils.data.Subset(base, keep.tolist())
+
+
 def preload(dataset: Dataset, limit: int | None = None, batch_size: int = 1024,
             num_workers: int = 0) -> TensorDataset:
     """Transform a dataset once into a ``TensorDataset`` of (images (N, C, H, W) float in

@@ -9,6 +9,10 @@ model beside it), the bedroom model for the latent walk (6.1), guided backpropag
 and window forgetting (6.3.1, with the window boxes a person drew on its samples), the face
 model for vector arithmetic (6.3.2), MNIST for the appendix.
 
+In ``smoke`` and ``cpu`` chapter 03 is one step (``dataset=""``) that trains stand-ins of all
+three set-ups in one notebook run and writes the three models; nothing in those profiles
+consumes them. :func:`producer_step` names the step of a profile that writes an artefact.
+
 Everything here is a plain table (:data:`ARTEFACTS`, :func:`steps`). Artefact paths are
 relative to ``results/<profile>/`` (``book.results_root``), never to a notebook's folder;
 ``ci/run_book.py`` runs the steps in order, passes each consumed artefact's absolute path as
@@ -32,7 +36,7 @@ PERSON = "you (surgery.BoxDrawer, docs/gpu-runner.md)"   # producer of hand-draw
 class Artefact:
     name: str
     path: str                      # relative to results/<profile>/
-    producer: str                  # the step that writes it, or PERSON
+    producer: str                  # the full pipeline's step that writes it, or PERSON
     what: dict                     # profile -> what it is
 
 
@@ -41,12 +45,16 @@ ARTEFACTS = {a.name: a for a in (
         "smoke": "tiny DCGAN on synthetic shapes", "cpu": "Fashion-MNIST DCGAN, 32x32 grey",
         "full": "SVHN DCGAN, 32x32 (table 2, section 5.2)"}),
     Artefact("lsun_model", "03_datasets/lsun/run/best.pt", "03_datasets-lsun", {
-        "smoke": "tiny DCGAN on synthetic shapes", "cpu": "64x64 Fashion-MNIST (LSUN set-up)",
+        "smoke": "tiny DCGAN on synthetic shapes (LSUN set-up)",
+        "cpu": "64x64 Fashion-MNIST, all classes (LSUN set-up), seed 0",
         "full": "LSUN bedrooms 64x64 (section 4.1)"}),
     Artefact("celeba_model", "03_datasets/celeba/run/best.pt", "03_datasets-celeba", {
-        "smoke": "-", "cpu": "-", "full": "faces 64x64, CelebA (section 4.2)"}),
+        "smoke": "tiny DCGAN on synthetic discs (faces set-up)",
+        "cpu": "64x64 Fashion-MNIST upper-body garments (faces set-up), seed 0",
+        "full": "faces 64x64, CelebA (section 4.2)"}),
     Artefact("imagenet32_model", "03_datasets/imagenet32/run/best.pt", "03_datasets-imagenet32", {
-        "smoke": "-", "cpu": "32x32 Fashion-MNIST (ImageNet set-up)",
+        "smoke": "tiny DCGAN on synthetic shapes (ImageNet set-up)",
+        "cpu": "32x32 Fashion-MNIST, all classes (ImageNet set-up), seed 0",
         "full": "ImageNet-1k 32x32 (section 4.3)"}),
     Artefact("window_boxes", "03_datasets/lsun/run/windows.json", PERSON, {
         "smoke": "-", "cpu": "-",
@@ -95,8 +103,8 @@ def steps(profile: str) -> list[Step]:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     if profile == "smoke":   # synthetic data and stand-in models: nothing flows between chapters
         out = [Step(c, c) for c in CHAPTERS]
-        out[2] = Step("03_datasets-lsun", "03_datasets", {"dataset": "lsun"},
-                      produces=("lsun_model",))
+        out[2] = Step("03_datasets", "03_datasets", {"dataset": ""}, produces=CH03_MODELS,
+                      note="the three set-ups of section 4 in one run")
         out[1].produces = ("ch02_model",)
         return out
     if profile == "cpu":
@@ -105,10 +113,13 @@ def steps(profile: str) -> list[Step]:
         return [
             Step("01_architecture", "01_architecture"),
             Step("02_training", "02_training", data=fm, produces=("ch02_model",)),
-            Step("03_datasets-lsun", "03_datasets", {"dataset": "lsun"}, fm,
-                 produces=("lsun_model",)),
-            Step("03_datasets-imagenet32", "03_datasets", {"dataset": "imagenet32"}, fm,
-                 produces=("imagenet32_model",)),
+            # section 4's three set-ups on Fashion-MNIST stand-ins, in one run (book/03_datasets.py
+            # settings): LSUN 3 seeds and faces 2 seeds at 64x64, ImageNet 2 seeds at 32x32,
+            # width 32, 2 epochs each
+            Step("03_datasets", "03_datasets", {"dataset": ""}, fm, produces=CH03_MODELS,
+                 work=(Work(3 * 2 * 30_000, 64, 32), Work(2 * 2 * 30_000, 64, 32),
+                       Work(2 * 2 * 60_000, 32, 32)),
+                 note="the three set-ups of section 4 in one run"),
             Step("04_deduplication", "04_deduplication", data=fm),
             Step("05_classification", "05_classification", data=both, consumes=ours),
             Step("06_latent_walk", "06_latent_walk", data=both, consumes=ours),
@@ -149,16 +160,33 @@ def steps(profile: str) -> list[Step]:
         Step("09_vector_arithmetic", "09_vector_arithmetic",
              consumes={"full_checkpoint": "celeba_model"}),
         Step("10_conditional", "10_conditional", data=("mnist",),
-             # chapter 10's committed cpu step times: 0.747 s (DCGAN) + 0.127 s (fully
-             # connected) per step of 128 images on the README machine: 146 images/s for both
-             work=(Work(200 * 50_000, 28, 64, reference_img_s=146.0),),
-             note="two models, 200 epochs each"),
+             # chapter 10's cpu step times on the README machine: 0.747 s (DCGAN) + about
+             # 0.70 s (DCGAN with batch-norm scale and bias, from its measured ratio) + 0.127 s
+             # (fully connected) per step of 128 images: 81 images/s for the three
+             work=(Work(200 * 50_000, 28, 64, reference_img_s=81.0),),
+             note="three models (DCGAN, fully connected GAN, DCGAN with batch-norm scale and "
+                  "bias), 200 epochs each"),
     ]
 
 
 CHAPTERS = ("01_architecture", "02_training", "03_datasets", "04_deduplication",
             "05_classification", "06_latent_walk", "07_guided_backprop", "08_forgetting",
             "09_vector_arithmetic", "10_conditional")
+
+
+# chapter 03's models: in smoke and cpu one step (dataset="") writes all three, in full one step
+# per data set
+CH03_MODELS = ("lsun_model", "celeba_model", "imagenet32_model")
+
+
+def producer_step(name: str, profile: str) -> str:
+    """The name of the step of ``profile`` that writes artefact ``name`` (what to pass to
+    ``ci/run_book.py --only``); :attr:`Artefact.producer` (the full pipeline's step, or
+    :data:`PERSON`) when no step of ``profile`` writes it."""
+    if name not in ARTEFACTS:
+        raise ValueError(f"unknown artefact {name!r}; choose one of {', '.join(ARTEFACTS)}")
+    return next((s.name for s in steps(profile) if name in s.produces),
+                ARTEFACTS[name].producer)
 
 
 def fetch_names() -> tuple[str, ...]:

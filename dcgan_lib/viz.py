@@ -39,6 +39,28 @@ def show_grid(images: torch.Tensor, nrow: int | None = None, title: str | None =
     return fig
 
 
+def native_grids(panels: dict[str, torch.Tensor], ncol: int, side: int = 64,
+                 gap: float = 0.06):
+    """Grids side by side at their native resolution: ``{label: images (N, C, H, W) in
+    [-1, 1]}``, ``ncol`` images a row, each image enlarged by a whole factor to ``side`` screen
+    pixels (32x32 images twice, 64x64 once) and the figure sized so that one grid pixel is one
+    screen pixel at matplotlib's ``figure.dpi``: nothing is resampled in between (the sample
+    figures of chapter 3). Returns the figure."""
+    n = max(len(v) for v in panels.values())
+    rows = int(math.ceil(n / ncol))
+    w, h = ncol * (side + 1) + 1, rows * (side + 1) + 1        # make_grid's 1-pixel padding
+    dpi = plt.rcParams["figure.dpi"]
+    fig, axes = plt.subplots(1, len(panels), squeeze=False,
+                             figsize=(len(panels) * (1 + gap) * w / dpi, h / dpi),
+                             gridspec_kw=dict(left=0, right=1, bottom=0, top=1, wspace=gap))
+    for ax, (label, imgs) in zip(axes[0], panels.items()):
+        zoom = max(1, side // imgs.shape[-1])
+        if zoom > 1:
+            imgs = torch.nn.functional.interpolate(imgs.float(), scale_factor=zoom)
+        show_grid(imgs, ncol, label, ax=ax)
+    return fig
+
+
 def grids_side_by_side(grids: dict[str, torch.Tensor], nrow: int | None = None,
                        size: float = 3.2):
     """Several image grids ``{label: images (N, C, H, W) in [-1, 1]}`` in one row of panels,

@@ -204,6 +204,30 @@ def test_synthetic_is_seeded_and_preload_roundtrip():
     assert t.tensors[0].shape == (7, 3, 16, 16) and torch.equal(t.tensors[0], a.images[:7])
 
 
+def test_keep_classes_selects_by_label_without_decoding(tmp_path, idx_folder, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", idx_folder)
+    monkeypatch.setattr(data.prepare_fashion_mnist, "__defaults__", (idx_folder,))
+    ds = data.get_dataset("fashion-mnist", tmp_path / "root", image_size=16)   # labels i % 10
+    upper = data.keep_classes(ds, data.FASHION_MNIST_UPPER_BODY)
+    assert len(upper) == 20 and sorted({y for _, y in upper}) == [0, 2, 3, 4, 6]
+    assert upper.indices[:5] == [0, 2, 3, 4, 6]                      # in the dataset's order
+    t = data.preload(upper, limit=6)
+    assert t.tensors[0].shape == (6, 1, 16, 16) and t.tensors[1].tolist() == [0, 2, 3, 4, 6, 0]
+    assert torch.equal(t.tensors[0][1], ds[2][0])
+    shapes = data.get_dataset("synthetic", image_size=16, synthetic_size=50, seed=0)
+    discs = data.keep_classes(shapes, [0])
+    assert len(discs) == int((shapes.labels == 0).sum()) and all(y == 0 for _, y in discs)
+    pre = data.preload(shapes)
+    assert data.keep_classes(pre, [1]).indices == data.keep_classes(shapes, [1]).indices
+    nested = data.keep_classes(torch.utils.data.Subset(shapes, range(10, 50)), [1])
+    assert nested.dataset is shapes and all(i >= 10 and shapes.labels[i] == 1
+                                            for i in nested.indices)
+    with pytest.raises(ValueError, match=r"no item with a label in \[7\].*labels are \[0, 1\]"):
+        data.keep_classes(shapes, [7])
+    with pytest.raises(ValueError, match="has no labels"):
+        data.keep_classes([(torch.zeros(1), 0)], [0])
+
+
 def test_preload_generic_dataset(tmp_path):
     for i in range(5):
         Image.new("L", (20, 20), i * 50).save(tmp_path / f"{i}.png")

@@ -31,7 +31,10 @@ def test_every_producer_runs_before_its_consumers_and_every_parameter_exists(pro
             assert name in produced or graph.ARTEFACTS[name].producer == graph.PERSON
         for name in st.produces:
             a = graph.ARTEFACTS[name]
-            assert a.producer == st.name and a.path.startswith(st.out + "/"), name
+            assert graph.producer_step(name, profile) == st.name, name
+            assert a.path.startswith(st.out + "/"), name
+            if profile == "full":
+                assert a.producer == st.name, name
             produced.add(name)
         for d in st.data:
             assert d in (*graph.fetch_names(), graph.SVHN_WEIGHTS), d
@@ -50,6 +53,29 @@ def test_full_is_the_papers_pipeline():
     assert full["08_forgetting"].optional == {"full_boxes": "window_boxes"}
     assert full["09_vector_arithmetic"].consumes == {"full_checkpoint": "celeba_model"}
     assert full["10_conditional"].data == ("mnist",)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu"])
+def test_chapter_03_is_one_step_training_all_three_set_ups(profile):
+    (st,) = [s for s in graph.steps(profile) if s.chapter == "03_datasets"]
+    assert (st.name, st.params, st.out) == ("03_datasets", {"dataset": ""}, "03_datasets")
+    assert st.produces == ("lsun_model", "celeba_model", "imagenet32_model")
+    for name in st.produces:     # the files the full pipeline's three steps write, per set-up
+        assert graph.ARTEFACTS[name].path.split("/")[:3] == \
+            ["03_datasets", name.replace("_model", ""), "run"]
+        assert graph.ARTEFACTS[name].what[profile] != "-"
+        assert graph.producer_step(name, profile) == "03_datasets"
+    assert not any(a in s.consumes.values() or a in s.optional.values()
+                   for s in graph.steps(profile) for a in st.produces)   # nothing reads them here
+    assert graph.chapter_parameters("03_datasets")["dataset"] == ""    # the default: all three
+    assert graph.find_step(profile, "03_datasets", "").name == "03_datasets"
+    assert graph.find_step(profile, "03_datasets", "celeba").data == st.data  # one set-up alone
+    if profile == "cpu":
+        assert st.data == ("fashion-mnist",) and len(st.work) == 3
+        assert graph.estimate_seconds(st, graph.REFERENCE_MM_GFLOPS) > 0
+    assert graph.producer_step("window_boxes", profile) == graph.PERSON
+    with pytest.raises(ValueError, match="unknown artefact"):
+        graph.producer_step("bedrooms", profile)
 
 
 def test_artefact_paths_are_absolute_under_results_profile(tmp_path, monkeypatch):
@@ -110,6 +136,9 @@ def test_select_only_and_a_fixed_parameter():
     assert one[0].produces == ("celeba_model",)
     (other,) = run_book.select("cpu", ["03"], {"dataset": "celeba"})   # not in cpu's graph
     assert other.name == "03_datasets-celeba" and other.produces == () and other.consumes == {}
+    assert other.params == {"dataset": "celeba"} and other.out == "03_datasets/celeba"
+    assert [(s.name, s.params) for s in run_book.select("cpu", ["03"], {})] == \
+        [("03_datasets", {"dataset": ""})]
     assert [s.name for s in run_book.select("full", ["05_classification-svhn"], {})] == \
         ["05_classification-svhn"]
     with pytest.raises(SystemExit, match="no chapter or step named"):
