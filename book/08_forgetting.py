@@ -76,6 +76,7 @@ new_samples = None     # new samples generated with and without the maps; None: 
 # %%
 import time
 from collections import Counter
+from functools import partial
 
 import numpy as np
 import torch
@@ -270,11 +271,10 @@ else:
     cv = cross_val_score(digit_clf, F_lab, y_lab, cv=KFold(5, shuffle=True, random_state=seed))
     digit_clf.fit(F_lab, y_lab)
     majority = np.unique(y_lab, return_counts=True)[1].max() / len(y_lab)
-    classify = lambda x: digit_clf.predict_proba(features.discriminator_features(D, x,
-                                                                                 verbose=False))
     rows = []
     for label, key in (("object maps", "after"), ("random maps (control)", "control")):
-        v = surgery.verdict(classify, new["before"], new[key])
+        v = surgery.verdict(digit_clf.predict_proba, new["before"], new[key],
+                            featurize=partial(features.discriminator_features, D, verbose=False))
         rows.append({"dropped": label, "labelled samples": len(y_lab),
                      "classifier cv accuracy": cv.mean(), "majority class share": majority, **v})
     run.table(rows, "classifier_verdict")

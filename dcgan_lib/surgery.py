@@ -469,11 +469,15 @@ def per_image(before: torch.Tensor, after: torch.Tensor, masks: torch.Tensor) ->
             "structure_kept_inside": (e_after / e_before.clamp(min=1e-12))[ok].numpy()}
 
 
-def verdict(classify: Callable[[torch.Tensor], np.ndarray], before: torch.Tensor,
-            after: torch.Tensor) -> dict:
-    """A classifier's decisions before and after: ``classify(images) -> probabilities (N, K)``.
-    Returns the share of images whose predicted class is unchanged, the mean confidence
-    (top probability) before, and the mean probability after of the class predicted before."""
+def verdict(classify: Callable, before: torch.Tensor, after: torch.Tensor,
+            featurize: Callable | None = None) -> dict:
+    """A classifier's decisions before and after: ``classify(images) -> probabilities (N, K)``,
+    or with ``featurize`` ``classify(featurize(images))`` (e.g. a scikit-learn
+    ``predict_proba`` on :func:`dcgan_lib.features.discriminator_features`). Returns the share
+    of images whose predicted class is unchanged, the mean confidence (top probability)
+    before, and the mean probability after of the class predicted before."""
+    if featurize is not None:
+        before, after = featurize(before), featurize(after)
     pb, pa = np.asarray(classify(before)), np.asarray(classify(after))
     cb = pb.argmax(1)
     idx = np.arange(len(cb))

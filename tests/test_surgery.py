@@ -183,6 +183,9 @@ def test_region_change_and_verdict_known_answers():
     v = surgery.verdict(lambda x: probs[id(x)], before, after)
     assert v == pytest.approx({"unchanged": 0.5, "confidence_before": 0.85,
                                "confidence_after": 0.65})
+    feats = {id(before): "b", id(after): "a"}                    # classify on features
+    by_feature = {"b": probs[id(before)], "a": probs[id(after)]}
+    assert surgery.verdict(by_feature.get, before, after, featurize=lambda x: feats[id(x)]) == v
 
 
 def test_box_drawer_bookkeeping_and_figure():
