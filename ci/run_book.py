@@ -82,6 +82,9 @@ def publish(executed: Path, chapter: Path, repo: Path = REPO) -> None:
     from dcgan_lib import provenance
 
     nb = nbformat.read(executed, as_version=4)
+    # papermill carries the input notebook's metadata over: the stamp of the previous
+    # publication is not this run's, whose revision its outputs carry
+    nb.metadata.pop("dcgan", None)
     full_rev, reasons = provenance.publish_problems(repo, nb, chapter.with_suffix(".py"))
     if reasons:
         raise SystemExit(f"not publishing {executed} into {chapter}:\n  - "

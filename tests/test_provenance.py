@@ -189,6 +189,17 @@ def test_publish_problems_and_run_book_publish(repo):
     published = nbformat.read(target, as_version=4)
     assert published.metadata["dcgan"]["revision"] == git(repo, "rev-parse", "HEAD")
     assert provenance.check_notebook(repo, target) == []
+    # re-publishing: papermill copies the published notebook's metadata (its old stamp) into
+    # the new run's notebook; the new run's own revision decides
+    git(repo, "add", "-A")
+    rev3 = commit(repo)
+    again = notebook(py, [f"Chapter 01_x · rev={rev3}\n"])
+    again["metadata"]["dcgan"] = nbformat.read(target, as_version=4).metadata["dcgan"]
+    write_nb(out, again)
+    git(repo, "add", "-A")
+    run_book.publish(out, target, repo=repo)
+    assert nbformat.read(target, as_version=4).metadata["dcgan"]["revision"] == \
+        git(repo, "rev-parse", "HEAD")
 
 
 def test_check_book_report_excuses_only_listed_chapters(repo):
