@@ -861,14 +861,17 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
 
 
 def repeat_runs(cfg: TrainConfig, dataset: Dataset, evaluator: Callable[[Generator], dict],
-                seeds, variants: dict[str, dict] | None = None) -> list[dict]:
+                seeds, variants: dict[str, dict] | None = None,
+                per_epoch: bool = False) -> list[dict]:
     """Train ``cfg`` once per seed and per variant (name -> fields changed from ``cfg``; the
     default is ``cfg`` itself, named ``"paper"``), each in ``<cfg.out>/<variant>-seed<seed>``,
     and measure each generator before and after with ``evaluator``: the repeats that give a
     claim of section 4 its spread. A finished run in its folder is loaded, not retrained
     (``train(resume="auto")``). Returns one row per run: variant, seed, ``fd_untrained``,
     ``fd_final``, ``fd_floor``, ``gap_closed`` (:func:`dcgan_lib.metrics.gap_closed`) and
-    ``seconds``."""
+    ``seconds``. With ``per_epoch`` the trainer also measures every epoch's end with
+    ``evaluator`` (written to ``epochs.jsonl``, kept across a resume, and picking ``best.pt``)
+    and each row gets ``fd_epochs``, the Fréchet distance after epoch 1, 2, ..."""
     from .metrics import gap_closed
     variants = variants or {"paper": {}}
     rows = []
@@ -877,7 +880,8 @@ def repeat_runs(cfg: TrainConfig, dataset: Dataset, evaluator: Callable[[Generat
             c = dataclasses.replace(cfg, **changes, seed=seed, quality="none", progress=False,
                                     out=str(Path(cfg.out) / f"{name}-seed{seed}"))
             t0 = time.perf_counter()
-            tr = Trainer(c, dataset, resume=bool(list_checkpoints(c.out)), overwrite=True)
+            tr = Trainer(c, dataset, evaluator if per_epoch else None,
+                         resume=bool(list_checkpoints(c.out)), overwrite=True)
             torch.manual_seed(seed)       # the untrained generator of this seed, as a run inits it
             fd0 = evaluator(build_models(c, tr.nc, tr.ny)[0])["fd"]
             tr.fit()
@@ -886,6 +890,8 @@ def repeat_runs(cfg: TrainConfig, dataset: Dataset, evaluator: Callable[[Generat
                          "fd_floor": ev["fd_floor"],
                          "gap_closed": gap_closed(fd0, ev["fd"], ev["fd_floor"]),
                          "seconds": time.perf_counter() - t0})
+            if per_epoch:
+                rows[-1]["fd_epochs"] = [e["fd"] for e in read_jsonl(tr.out / "epochs.jsonl")]
     return rows
 
 

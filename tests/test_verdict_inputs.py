@@ -43,6 +43,20 @@ def test_repeat_runs_trains_each_variant_and_seed_and_reloads_finished_runs(tmp_
         assert b["fd_untrained"] == pytest.approx(a["fd_untrained"], rel=1e-6)
 
 
+def test_repeat_runs_per_epoch_measures_each_epoch_end_and_keeps_them_on_reload(tmp_path):
+    ds = data.get_dataset("synthetic", image_size=16, channels=1, synthetic_size=32)
+    cfg = TrainConfig(dataset="synthetic", image_size=16, channels=1, nz=8, ngf=4, ndf=4,
+                      batch_size=16, epochs=2, out=str(tmp_path / "rep"), progress=False,
+                      num_samples=4, sample_every=100, checkpoint_every=100)
+    row, = repeat_runs(cfg, ds, _weight_norm, [3], per_epoch=True)
+    assert len(row["fd_epochs"]) == 2 and row["fd_epochs"][0] != row["fd_epochs"][1]
+    assert row["fd_epochs"][-1] == pytest.approx(row["fd_final"], rel=1e-6)   # same model
+    plain, = repeat_runs(cfg, ds, _weight_norm, [3])
+    assert "fd_epochs" not in plain
+    again, = repeat_runs(cfg, ds, _weight_norm, [3], per_epoch=True)        # finished: loaded
+    assert again["fd_epochs"] == pytest.approx(row["fd_epochs"], rel=1e-6)
+
+
 def test_midpoint_fd_draws_and_a_generator_far_from_the_real_images():
     torch.manual_seed(0)
     G = Generator(16, nz=8, ngf=8, nc=1)
