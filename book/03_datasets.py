@@ -61,13 +61,15 @@
 # | ImageNet-1k | all 10 classes, all 60,000 training images, the most varied of the three | 32x32 | 2 |
 #
 # Each `cpu` run: width 32 (32 filters in D's first and G's last hidden layer, 256 maps at 4x4
-# at 64x64), 2 epochs, the paper's optimiser and batch size. **Time** of the `cpu` run on 2 CPU
-# cores: **about 40-45 minutes**, an estimate from measured speeds on this book's 2-core
-# machine (160-230 training images/s at 64x64 and width 32; 3.4 to 5 times that at 32x32):
-# 33 minutes of training (five 64x64 runs of 60,000 images at about 200 images/s, 5 minutes
-# each; two 32x32 runs of 120,000 images at 500 images/s or more, at most 4 minutes each) and
-# about 10 minutes of measuring (after every epoch of each first seed the FD of 5,000 samples
-# and the distance score of 10,000, about half a minute at 64x64; the other seeds' FDs; the
+# at 64x64), the paper's optimiser and batch size, and as many epochs as each set-up needed
+# to converge here: LSUN's 4, faces' 3 (2 epochs, the first `cpu` setting, left the 64x64
+# runs at 0.72-0.90 of their FD gap and still improving), ImageNet's 2. **Time** of the `cpu`
+# run on 2 CPU cores: **about 70 minutes**, an estimate from speeds measured on this book's
+# 2-core machine (at 64x64 and width 32 about 100 training images/s on one thread, 1.6 to 1.8
+# times that on two; 32x32 about 5 times faster): about 55 minutes of training (LSUN's
+# 360,000 images over 3 seeds, faces' 180,000 over 2; ImageNet's 240,000 at 32x32) and about
+# 10 minutes of measuring (after every epoch of each first seed the FD of 5,000 samples and
+# the distance score of 10,000, about half a minute at 64x64; the other seeds' FDs; the
 # nearest-neighbour searches, under a minute per set-up; loading the data). A machine busy
 # with other work takes longer. `python ci/run_book.py --profile cpu --plan` gives the graph's
 # own estimate of the training passes on the machine at hand. The last cell before the
@@ -83,7 +85,7 @@
 #   generator at 64x64 (1024 maps at 4x4) and the width of the authors' faces code; for the
 #   32x32 ImageNet model the paper gives no width and we use the same 128. `cpu` uses 32.
 # * *epochs*: LSUN 5 (figures 2 and 3); faces 25 (the authors' faces script, `niter = 25`);
-#   ImageNet not given in the paper, we use 25 as well. `cpu`: 2 for every set-up.
+#   ImageNet not given in the paper, we use 25 as well. `cpu`: LSUN 4, faces 3, ImageNet 2.
 # * *seeds*: the paper reports one model per data set; `cpu` trains LSUN's set-up from 3 seeds
 #   and the others from 2 (`n_seeds`), to give its convergence claims a spread. `full`: one
 #   seed per set-up by default (GPU hours), so its verdicts can be `partly` at best.
@@ -103,7 +105,8 @@ results_dir = "results"
 scale = ""        # "tiny": the profile's code path with tiny sizes (CI's test)
 dataset = ""      # "": all three set-ups (smoke, cpu); lsun | celeba | imagenet32: that one
 ngf = None        # width of G's last and D's first hidden layer; None: the profile's
-epochs = None     # None: the profile's (cpu 2; full: lsun 5, celeba and imagenet32 25)
+epochs = None     # None: the profile's (cpu: lsun 4, celeba 3, imagenet32 2; full: lsun 5,
+#                   celeba and imagenet32 25)
 batch_size = None  # None: the profile's (128, the paper's)
 lr = None         # Adam learning rate; None: the profile's (0.0002, the paper's)
 limit = None      # use only the first N training images; None: the profile's
@@ -134,7 +137,8 @@ S = run.settings(   # a dict value is per set-up (a missing set-up: None)
                n_query=64, clf_data="synthetic", clf_limit=None, clf_epochs=1, preload=True,
                num_workers=0, n_seeds={"lsun": 3, "celeba": 2, "imagenet32": 1}),
     cpu=dict(data="fashion-mnist", classes={"celeba": data.FASHION_MNIST_UPPER_BODY}, ngf=32,
-             channels=None, limit={"lsun": 30000}, epochs=2, batch_size=128, lr=2e-4, fd_n=5000,
+             channels=None, limit={"lsun": 30000}, epochs={"lsun": 4, "celeba": 3, "imagenet32": 2},
+             batch_size=128, lr=2e-4, fd_n=5000,
              nnd_ns=(1000, 10000), n_held_out=10000, n_query=1000, clf_data="fashion-mnist",
              clf_limit=None, clf_epochs=1, preload=True, num_workers=0,
              n_seeds={"lsun": 3, "celeba": 2, "imagenet32": 2}),
@@ -363,17 +367,19 @@ run.log_metrics(**{f"{key}_gap_closed_mean": sum(r["gap_closed"] for r in runs
 # %% [markdown]
 # ## Samples from the same noise: after one epoch and at the end
 # The paper shows LSUN samples after one pass (its figure 2) and after five (figure 3) to argue
-# that quality does not come from memorising. Each figure shows one set-up's first seed, 48
-# samples from the same z vectors; under it, the final samples of the other seeds.
+# that quality does not come from memorising. Each figure shows one set-up's first seed, 18
+# samples from the same z vectors; under it, 12 final samples of each other seed, all at
+# native resolution (few, to keep the notebook small: `metrics.generate` draws more from any
+# run's checkpoint).
 
 # %%
 for key in RUN:
     m = main[key]
-    figures = [{"after 1 epoch": m["after_one_epoch"][:48],
-                f"after {len(m['epochs'])} epochs": m["at_end"][:48]},
+    figures = [{"after 1 epoch": m["after_one_epoch"][:18],
+                f"after {len(m['epochs'])} epochs": m["at_end"][:18]},
                {f"seed {s}, at the end": metrics.generate(load_generator(
                    sorted((base / key / "repeats" / f"paper-seed{s}").glob("ckpt-*.pt"))[-1],
-                   device), 48, seed + 1) for s in SEEDS[key][1:]}]
+                   device), 12, seed + 1) for s in SEEDS[key][1:]}]
     for i, panels in enumerate(figures):
         if not panels:
             continue
@@ -456,7 +462,7 @@ run.log_metrics(**{f"{r['set-up']}_{r['space']}_{r['generator'].replace(' ', '_'
 # %%
 for key in RUN:
     q = P[key]["n_query"]
-    for name, part in (("at the end", slice(q, q + 16)), ("after 1 epoch", slice(0, 16))):
+    for name, part in (("at the end", slice(q, q + 8)), ("after 1 epoch", slice(0, 8))):
         if name == "after 1 epoch" and key != RUN[0]:
             continue   # after one epoch: the first set-up only (the paper's figure 2 question)
         panels = {f"generated ({name})": queries[key][part],
@@ -465,7 +471,7 @@ for key in RUN:
                                   .tolist()]) for space in ("pixels", "features")}}
         fig = viz.native_grids(panels, 4)
         run.figure(fig, f"{key}_nearest_training_{name.replace(' ', '_')}", caption=(
-            f"{key}: 16 samples {name} and their nearest training images, in the same places: "
+            f"{key}: 8 samples {name} and their nearest training images, in the same places: "
             "similar items, or copies?"))
 
 # %% [markdown]

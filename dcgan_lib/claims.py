@@ -176,6 +176,11 @@ class Beats:
         return "reproduced", f"{self.better} by {_g(gain)}, more than the combined spread {_g(s)}"
 
 
+def _by(excess: float) -> str:
+    """How far a measurement is from its baseline, in words: 'worse by x' or 'better by x'."""
+    return f"worse by {_g(excess)}" if excess > 0 else f"better by {_g(-excess)}"
+
+
 @dataclass(frozen=True)
 class AsGoodAs:
     """Our measurement is not worse than the baseline by more than the combined 95% spread:
@@ -196,10 +201,10 @@ class AsGoodAs:
         band = self.rel_tol * abs(b.value)
         if s is None:
             if excess <= band:
-                return "partly", f"worse by {_g(excess)} (band {_g(band)}); " + NO_SPREAD
+                return "partly", f"{_by(excess)} (band {_g(band)}); " + NO_SPREAD
             return "not reproduced", f"worse by {_g(excess)}, beyond {self.rel_tol:g} x baseline"
         if excess <= s:
-            return "reproduced", f"worse by {_g(excess)}, within the combined spread {_g(s)}"
+            return "reproduced", f"{_by(excess)}, within the combined spread {_g(s)}"
         if excess <= s + band:
             return "partly", (f"worse by {_g(excess)}: beyond the spread {_g(s)}, within "
                               f"{self.rel_tol:g} x baseline more")

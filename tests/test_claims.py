@@ -45,7 +45,9 @@ def test_beats_higher_and_limit():
 def test_as_good_as_bands():
     rule = AsGoodAs("lower", rel_tol=0.25)
     real = Measure(15.5, 0.7)
-    assert rule(Measure(15.0, 0.7), real)[0] == "reproduced"          # better
+    assert rule(Measure(15.0, 0.7), real) == ("reproduced",           # better
+                                              "better by 0.5, within the combined spread 0.9899")
+    assert rule(Measure(16.0, 0.7), real)[1].startswith("worse by 0.5")
     assert rule(Measure(16.2, 0.7), real)[0] == "reproduced"          # worse within hypot
     assert rule(Measure(18.0, 0.7), real)[0] == "partly"              # 2.5 <= 0.99 + 3.875
     assert rule(Measure(23.6, 0.8), real)[0] == "not reproduced"      # the 23.63 vs 15.51
