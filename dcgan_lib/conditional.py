@@ -45,7 +45,7 @@ from torch import nn
 
 from .knn import StreamingNN
 from .models import Reshape, batch_stats, count_parameters, init_weights, sample_z
-from .train import _seeded
+from .train import seeded_generator
 
 OUTPUTS = ("tanh", "sigmoid")
 ARCHS = ("dcgan", "mlp")
@@ -256,7 +256,7 @@ def generate_labelled(G: _Conditional, n: int, batch: int = 128, seed: int = 0,
         for k, start in enumerate(range(0, n, batch)):
             m = min(batch, n - start)
             y = (torch.arange(start, start + batch) % G.ny).to(dev)
-            z = sample_z(batch, G.nz, G.z_dist, _seeded(seed, k, 3), dev)
+            z = sample_z(batch, G.nz, G.z_dist, seeded_generator(seed, k, 3), dev)
             x = G(z, y).float()
             yield x[:m], y[:m]
 
@@ -267,7 +267,7 @@ def class_grid(G: _Conditional, per_class: int = 10, seed: int = 0) -> torch.Ten
     All classes go through G in one batch (batch statistics need mixed labels)."""
     dev = next(G.parameters()).device
     y = torch.arange(G.ny, device=dev).repeat_interleave(per_class)
-    z = sample_z(len(y), G.nz, G.z_dist, _seeded(seed, 5), dev)
+    z = sample_z(len(y), G.nz, G.z_dist, seeded_generator(seed, 5), dev)
     with batch_stats(G):
         return G(z, y).float().cpu()
 
@@ -276,7 +276,7 @@ def real_class_grid(x: torch.Tensor, y: torch.Tensor, per_class: int = 10, seed:
                     ny: int | None = None) -> torch.Tensor:
     """``per_class`` random real images of every class, row by row (the left panel of figure 9)."""
     ny = ny or int(y.max()) + 1
-    g = _seeded(seed, 6)
+    g = seeded_generator(seed, 6)
     rows = []
     for c in range(ny):
         idx = (y == c).nonzero().flatten()

@@ -55,7 +55,7 @@ from .models import Discriminator, Generator, batch_stats, default_z_dist, sampl
 __all__ = ["TrainConfig", "ConfigError", "TrainingInterrupted", "Trainer", "train",
            "build_models", "load_checkpoint", "load_generator", "load_models",
            "list_checkpoints", "read_jsonl", "save_atomic", "pick_device", "SCHEDULES",
-           "repeat_runs"]
+           "repeat_runs", "seeded_generator"]
 
 SCHEDULES = ("same-batch", "alternating")
 QUALITY = ("auto", "fd", "none")
@@ -250,7 +250,7 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def _seeded(*parts: int) -> torch.Generator:
+def seeded_generator(*parts: int) -> torch.Generator:
     """A CPU generator seeded by a tuple of integers (seed, epoch or step, stream id, ...)."""
     s = 0
     for p in parts:
@@ -424,7 +424,7 @@ class Trainer:
         self.optG = torch.optim.Adam(self.G.parameters(), **opt)
         self.optD = torch.optim.Adam(self.D.parameters(), **opt)
         self.loss = nn.BCEWithLogitsLoss()
-        self.fixed_z = sample_z(cfg.num_samples, cfg.nz, self.G.z_dist, _seeded(cfg.seed, 7))
+        self.fixed_z = sample_z(cfg.num_samples, cfg.nz, self.G.z_dist, seeded_generator(cfg.seed, 7))
         # the fixed grid's labels: sample i shows class i % ny (row by row for ny columns)
         self.fixed_y = torch.arange(cfg.num_samples) % self.ny if cfg.labels else None
         self.step, self.best_fd = 0, float("inf")
@@ -586,7 +586,7 @@ class Trainer:
         """Minibatches ``(x, y)`` ``start..`` of ``epoch``, in the order fixed by (seed, epoch);
         ``y`` (the labels) is None unless ``cfg.labels``."""
         B = self.cfg.batch_size
-        perm = torch.randperm(self.n, generator=_seeded(self.cfg.seed, epoch, 1))
+        perm = torch.randperm(self.n, generator=seeded_generator(self.cfg.seed, epoch, 1))
         # process r of w takes minibatches r, r + w, r + 2w, ... of the epoch's permutation
         perm = perm[: self.steps_per_epoch * B * self.world].reshape(-1, self.world, B)
         perm = perm[start:, self.rank].reshape(-1)
@@ -618,7 +618,7 @@ class Trainer:
             raise ValueError("this GAN is conditional (labels=True): pass the batch's labels")
         cond = () if y is None else (y.to(self.device, non_blocking=True),)
         z = sample_z(B, self.cfg.nz, self.G.z_dist,
-                     _seeded(self.cfg.seed, self.step, 2, self.rank), self.device)
+                     seeded_generator(self.cfg.seed, self.step, 2, self.rank), self.device)
         ones = torch.ones(B, device=self.device)
         zeros = torch.zeros(B, device=self.device)
         rec: dict = {}
