@@ -110,6 +110,18 @@ def publish(executed: Path, chapter: Path, repo: Path = REPO) -> None:
     print(f"published outputs of {executed} into {chapter} (rev {full_rev[:7]})")
 
 
+def failure_line(err: Exception) -> str:
+    """One line for a chapter that stopped: the error's type and message (a papermill
+    execution error's are the chapter's own, with the cell's execution count); the traceback
+    stays in the executed notebook under results/<profile>/."""
+    ename, evalue = getattr(err, "ename", None), getattr(err, "evalue", None)
+    if ename is None:
+        ename, evalue = type(err).__name__, str(err)
+    first = (str(evalue).strip().splitlines() or [""])[0]
+    where = f" (cell [{err.exec_count}])" if getattr(err, "exec_count", None) else ""
+    return f"{ename}: {first[:300]}{where}".rstrip(": ")
+
+
 def run_steps(steps: list[graph.Step], profile: str, results: Path, base: dict,
               execute, log=print) -> list[dict]:
     """Run ``steps`` in order with ``execute(step, params)`` (raises on failure): each gets
@@ -145,8 +157,9 @@ def run_steps(steps: list[graph.Step], profile: str, results: Path, base: dict,
             try:
                 execute(st, params)
             except Exception as err:  # papermill raises PapermillExecutionError with the cell
-                status = f"FAILED: {type(err).__name__}"
-                log(str(err)[-3000:], file=sys.stderr)
+                status = "FAILED: " + failure_line(err)
+                log(f"{st.name} {status}; its traceback is in the executed notebook "
+                    f"{results / profile / (st.name + '.ipynb')}", file=sys.stderr)
             if status == "ok":
                 lacking = [n for n in st.produces
                            if not graph.artefact_path(n, profile, results).exists()]

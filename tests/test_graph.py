@@ -231,3 +231,23 @@ def test_gpu_check_script_parses_and_fails_clearly_without_cuda(tmp_path):
                           text=True, cwd=REPO, env=env)
     assert proc.returncode == 3 and "no CUDA device" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_failed_chapter_is_reported_in_one_line_naming_the_error_and_cell(tmp_path):
+    from papermill.exceptions import PapermillExecutionError
+
+    def execute(st, params):
+        raise PapermillExecutionError(
+            cell_index=4, exec_count=3, source="assert dataset in ...", ename="AssertionError",
+            evalue="dataset must be '' (all three), lsun, celeba or imagenet32, got 'bedroom'",
+            traceback=["Traceback (most recent call last):", "  File ...", "AssertionError"])
+
+    lines = []
+    (row,) = run_book.run_steps(run_book.select("cpu", ["03"], {}), "cpu", tmp_path, {},
+                                execute, log=lambda *a, **k: lines.append(" ".join(map(str, a))))
+    assert row["status"] == ("FAILED: AssertionError: dataset must be '' (all three), lsun, "
+                             "celeba or imagenet32, got 'bedroom' (cell [3])")
+    (msg,) = [line for line in lines if "FAILED" in line]
+    assert "\n" not in msg and "Traceback" not in msg
+    assert msg.endswith(str(tmp_path / "cpu" / "03_datasets.ipynb"))
+    assert run_book.failure_line(RuntimeError("disk full\nmore")) == "RuntimeError: disk full"
