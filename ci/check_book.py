@@ -25,9 +25,7 @@ from dcgan_lib import provenance  # noqa: E402
 # re-publication with `ci/run_book.py --profile cpu --only <chapter> --publish`. The only place
 # that excuses a chapter: it must shrink to empty, and a chapter listed here that passes
 # every check is an error (take it off the list).
-AWAITING_REPUBLICATION: set[str] = {
-    "03_datasets",
-}
+AWAITING_REPUBLICATION: set[str] = set()
 
 
 def report(repo: Path = REPO, excused: set[str] | None = None
