@@ -119,7 +119,7 @@ def failure_line(err: Exception) -> str:
         ename, evalue = type(err).__name__, str(err)
     first = (str(evalue).strip().splitlines() or [""])[0]
     where = f" (cell [{err.exec_count}])" if getattr(err, "exec_count", None) else ""
-    return f"{ename}: {first[:300]}{where}".rstrip(": ")
+    return (f"{ename}: {first[:300]}" if first else ename) + where
 
 
 def run_steps(steps: list[graph.Step], profile: str, results: Path, base: dict,

@@ -251,3 +251,5 @@ def test_a_failed_chapter_is_reported_in_one_line_naming_the_error_and_cell(tmp_
     assert "\n" not in msg and "Traceback" not in msg
     assert msg.endswith(str(tmp_path / "cpu" / "03_datasets.ipynb"))
     assert run_book.failure_line(RuntimeError("disk full\nmore")) == "RuntimeError: disk full"
+    assert run_book.failure_line(KeyError()) == "KeyError"
+    assert run_book.failure_line(ValueError("expected one of:")) == "ValueError: expected one of:"
