@@ -211,7 +211,8 @@ class Run:
                                                           default=float))
 
 
-    def verdicts(self, measured: dict[str, Any]) -> list[dict]:
+    def verdicts(self, measured: dict[str, Any],
+                 scope: str | dict[str, str] | None = None) -> list[dict]:
         """End the chapter with its verdict table: every claim of this chapter in
         :data:`dcgan_lib.claims.CLAIMS`, decided by its rule from ``measured`` (metric name ->
         a number, ``(value, spread)`` or a :class:`dcgan_lib.claims.Measure`; a claim whose
@@ -220,11 +221,12 @@ class Run:
         ``verdicts.csv`` and ``verdicts.json`` in ``self.out``, adds the measurements to
         ``metrics.json`` and, inside a notebook, attaches the JSON to the output's metadata
         (key :data:`VERDICTS_KEY`), where ``ci/claims_table.py`` reads it for the README.
-        Returns the rows."""
+        ``scope`` says what the verdicts stand on (:data:`dcgan_lib.claims.SCOPES`, e.g.
+        ``"paper data: MNIST"``), for all rows or per claim id. Returns the rows."""
         from . import claims
         if not claims.for_chapter(self.chapter):
             raise ValueError(f"chapter {self.chapter} has no claims in dcgan_lib.claims.CLAIMS")
-        rows = claims.decide(self.chapter, measured)
+        rows = claims.decide(self.chapter, measured, scope)
         payload = {"format": VERDICTS_FORMAT, "chapter": self.chapter, "profile": self.profile,
                    "scale": self.scale, "seed": self.seed, "revision": self.revision,
                    "rows": rows}

@@ -33,6 +33,10 @@ from dataclasses import dataclass
 from typing import Any
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not run here")
+#: What a verdict stands on: the paper's own data, a named stand-in for it, or a check of this
+#: book's implementation (a layer layout). A row's ``scope`` starts with one of these words,
+#: then names the data (e.g. ``"stand-in: Fashion-MNIST for LSUN bedrooms"``).
+SCOPES = ("paper data", "stand-in", "implementation check")
 NO_SPREAD = "no spread measured (one run), so at best partly"
 
 
@@ -277,10 +281,13 @@ class Claim:
     baseline_metric: str | None = None
     baseline_value: Measure | None = None
     unit: str = ""
+    scope: str = "stand-in"   # the default scope (SCOPES); a chapter run may name its data
 
-    def decide(self, measured: dict[str, Any]) -> dict:
+    def decide(self, measured: dict[str, Any], scope: str | None = None) -> dict:
         """Apply the rule to ``measured`` (metric name -> anything :meth:`Measure.of` takes):
-        the row of the verdict table, as a dict."""
+        the row of the verdict table, as a dict. ``scope`` (one of :data:`SCOPES`, optionally
+        followed by ``": "`` and the data) replaces the claim's default scope."""
+        scope = check_scope(scope or self.scope)
         m = Measure.of(measured[self.metric]) if self.metric in measured else None
         b = None
         if self.baseline_metric is not None:
@@ -309,8 +316,17 @@ class Claim:
             "baseline_metric": self.baseline_metric,
             "baseline_value": None if b is None or b.missing else b.value,
             "baseline_spread": None if b is None else b.spread,
-            "rule": self.rule.text, "why": why,
+            "rule": self.rule.text, "why": why, "scope": scope,
         }
+
+
+def check_scope(scope: str) -> str:
+    """``scope`` if it starts with one of :data:`SCOPES`, else a ValueError naming them."""
+    if not isinstance(scope, str) or not any(
+            scope == k or scope.startswith(k + ":") for k in SCOPES):
+        raise ValueError(f"scope {scope!r} must be one of {list(SCOPES)}, optionally followed "
+                         "by ': <the data it stands on>'")
+    return scope
 
 
 _converged = Threshold(0.9, 0.5)   # share of the untrained-to-floor Fréchet gap closed
@@ -321,13 +337,13 @@ CLAIMS: list[Claim] = [
           "z of 100 dims -> 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3",
           "the LSUN generator's layer layout", "figure1_layers_match",
           "layers of Generator(64, nz=100, ngf=128) whose output shape is figure 1's (of 5)",
-          "figure 1's 5 output shapes", Exact(5)),
+          "figure 1's 5 output shapes", Exact(5), scope="implementation check: the library's modules"),
     Claim("sec3-guidelines", "01_architecture", "§3, guidelines",
           "5 guidelines: strided convs (no pooling), batch-norm but not on G's output or D's "
           "input, no fully connected hidden layers, ReLU + tanh in G, LeakyReLU in D",
           "the architecture follows the five guidelines", "guidelines_met",
           "guidelines the library's G and D follow, checked on the modules (of 5)",
-          "all 5", Exact(5)),
+          "all 5", Exact(5), scope="implementation check: the library's modules"),
     # -- chapter 02: section 4 --
     Claim("sec4-recipe", "02_training", "§4",
           "batch 128, N(0, 0.02) init, LeakyReLU 0.2, Adam lr 0.0002, beta1 0.5",
@@ -559,14 +575,20 @@ def metric_names(chapter: str) -> set[str]:
     return names
 
 
-def decide(chapter: str, measured: dict[str, Any]) -> list[dict]:
+def decide(chapter: str, measured: dict[str, Any],
+           scope: str | dict[str, str] | None = None) -> list[dict]:
     """The verdict rows of ``chapter`` for ``measured``; an unknown name is an error (a typo
-    would otherwise turn a result into "not run here")."""
+    would otherwise turn a result into "not run here"). ``scope``: what every row stands on
+    (a string), or a dict claim id -> scope; claims not named keep their default."""
     unknown = set(measured) - metric_names(chapter)
     if unknown:
         raise ValueError(f"not a metric of a claim of chapter {chapter}: {sorted(unknown)}; "
                          f"its claims use {sorted(metric_names(chapter))}")
-    return [c.decide(measured) for c in for_chapter(chapter)]
+    scopes = scope if isinstance(scope, dict) else {c.id: scope for c in for_chapter(chapter)}
+    unknown_ids = set(scopes) - {c.id for c in for_chapter(chapter)}
+    if unknown_ids:
+        raise ValueError(f"scope given for claims not of chapter {chapter}: {sorted(unknown_ids)}")
+    return [c.decide(measured, scopes.get(c.id)) for c in for_chapter(chapter)]
 
 
 def _check_registry() -> None:

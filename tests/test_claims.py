@@ -268,3 +268,14 @@ def test_structural_measurements_of_chapter_01():
     assert not g["strided convolutions, no pooling"]
     assert not g["batch-norm, but not on G's output or D's input"]
     assert sum(g.values()) == 3
+
+
+def test_scope_default_override_and_refusals():
+    rows = claims.decide("01_architecture", {"figure1_layers_match": 5, "guidelines_met": 5})
+    assert all(r["scope"].startswith("implementation check") for r in rows)
+    rows = claims.decide("10_conditional", {}, scope="paper data: MNIST")
+    assert {r["scope"] for r in rows} == {"paper data: MNIST"}
+    with pytest.raises(ValueError, match="scope"):
+        claims.decide("10_conditional", {}, scope="MNIST")
+    with pytest.raises(ValueError, match="not of chapter"):
+        claims.decide("10_conditional", {}, scope={"fig1-generator": "stand-in"})
