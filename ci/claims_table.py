@@ -2,7 +2,9 @@
 """Write the README's claims table from the verdict tables of the committed notebooks.
 
     python ci/claims_table.py           # rewrite the section of README.md between the markers
-    python ci/claims_table.py --check   # exit 1 when README.md differs from the notebooks
+    python ci/claims_table.py --check   # exit 1 when README.md differs from the notebooks, or
+                                        # a published claim breaks its pre-registration
+    python ci/claims_table.py --register  # add newly published claims to the registry
 
 Every chapter ends with ``run.verdicts(...)`` (``dcgan_lib.book.Run.verdicts``), whose output
 carries its table as JSON in the output's metadata; this script reads those from
@@ -27,16 +29,64 @@ def expected_readme(repo: Path = REPO) -> str:
     return claims.replace_readme_section(readme, claims.readme_table(repo / "book"))
 
 
+def registry_problems(repo: Path = REPO) -> list[str]:
+    """dcgan_lib.claims.check_registry on the committed registry and notebooks, plus any
+    committed verdict row whose fingerprint is not the claim's current one (its notebook was
+    run under another protocol: re-publish it)."""
+    import json
+    registry = json.loads((repo / claims.REGISTRY_PATH).read_text())
+    found = claims.committed_verdicts(repo / "book")
+    problems = claims.check_registry(registry, set(found))
+    current = {c.id: c.fingerprint for c in claims.CLAIMS}
+    for cid, (row, _payload, stem) in found.items():
+        if row.get("fingerprint") and row["fingerprint"] != current[cid]:
+            problems.append(f"{cid}: book/{stem}.ipynb was run under protocol "
+                            f"{row['fingerprint']}, the claim's is now {current[cid]}: "
+                            "re-publish the chapter")
+    return problems
+
+
+def register(repo: Path = REPO, date: str | None = None) -> list[str]:
+    """Add every published claim missing from the registry (its current protocol, its reading
+    in the committed notebook); existing entries are never changed. Returns the ids added."""
+    import datetime
+    import json
+    path = repo / claims.REGISTRY_PATH
+    registry = json.loads(path.read_text())
+    date = date or datetime.date.today().isoformat()
+    known = {c.id: c for c in claims.CLAIMS}
+    added = []
+    for cid, (row, payload, _stem) in claims.committed_verdicts(repo / "book").items():
+        if cid not in registry["claims"] and row["verdict"] != "not run here":
+            registry["claims"][cid] = claims.registry_entry(
+                known[cid], row, str(payload["revision"])[:12], date)
+            added.append(cid)
+    if added:
+        path.write_text(json.dumps(registry, indent=1, ensure_ascii=False) + "\n")
+    return added
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--check", action="store_true", help="only compare, exit 1 on a difference")
+    ap.add_argument("--check", action="store_true",
+                    help="only compare, exit 1 on a difference or a pre-registration problem")
+    ap.add_argument("--register", action="store_true",
+                    help="add newly published claims to " + claims.REGISTRY_PATH)
     args = ap.parse_args(argv)
+    if args.register:
+        added = register()
+        print(f"{claims.REGISTRY_PATH}: registered {', '.join(added) if added else 'nothing new'}")
+    problems = registry_problems()
+    for p in problems:
+        print(f"pre-registration: {p}")
     new = expected_readme()
     old = (REPO / "README.md").read_text()
     if args.check:
         if new != old:
             print("README.md's claims table differs from the committed notebooks: run "
                   "python ci/claims_table.py")
+            return 1
+        if problems:
             return 1
         print("README.md's claims table matches the committed notebooks")
         return 0

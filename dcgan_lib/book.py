@@ -265,8 +265,10 @@ VERDICTS_FORMAT = "dcgan-verdicts/1"
 
 
 def verdicts_text(payload: dict) -> str:
-    """The printed verdict table of a :meth:`Run.verdicts` payload, with its caption line and
-    each verdict's reason under it."""
+    """The printed verdict table of a :meth:`Run.verdicts` payload, with its caption line, each
+    verdict's reason, test and scope under it, and the claims' amendments (protocols changed
+    after a reading), each with its earlier reading."""
+    from . import claims
     rows = payload["rows"]
     table = format_table([{"claim": f"{r['id']}: {r['claim']}", "paper": r["paper"],
                            "this run": r["this run"], "baseline": r["baseline"],
@@ -274,9 +276,21 @@ def verdicts_text(payload: dict) -> str:
     scale = f" · scale={payload['scale']}" if payload.get("scale") else ""
     caption = (f"[profile={payload['profile']}{scale} · seed={payload['seed']} · "
                f"rev={payload['revision']}]")
-    why = [f"  {r['id']}: {r['why']} (rule: {r['rule']})" for r in rows]
+    why = []
+    for r in rows:
+        why.append(f"  {r['id']}: {r['why']} (rule: {r['rule']})")
+        if r.get("test"):
+            why.append(f"    test: {r['test']}")
+        if r.get("scope"):
+            why.append(f"    scope: {r['scope']}")
+    amended = [a for r in rows for a in claims.amendments_of(r["id"])]
+    notes = ["amended after a reading had been seen (exploratory, not confirmatory):"] + [
+        f"  {a.claim} ({a.date}): {a.change}; before: {a.reading_before} -> {a.verdict_before}"
+        for a in amended] if amended else []
+    level = ("level: every interval is a 95% two-sided one; each rule then asks one-sided "
+             "whether the claim's direction holds beyond it")
     return "\n".join([table, f"Verdicts {payload['chapter']} (rules: dcgan_lib/claims.py): "
-                      f"{caption}", "why:", *why])
+                      f"{caption}", level, "why:", *why, *notes])
 
 
 def verdicts_output(payload: dict) -> dict:

@@ -192,8 +192,11 @@ def test_readme_table_reads_verdicts_from_notebook_outputs(tmp_path):
     assert "**reproduced**" in lines["table2-probe"] and "`cpu` @ `abc1234`" in lines["table2-probe"]
     assert "12 ± 0.3%" in lines["table2-probe"]
     assert "**not run here**" in lines["sec4-recipe"] and "no verdict table" in lines["sec4-recipe"]
-    assert "3 of" not in table and f"{len(claims.CLAIMS)} claims: 1 reproduced, 1 partly, " \
-        f"1 not reproduced, {len(claims.CLAIMS) - 3} not run here" in table
+    n_impl = sum(c.scope.startswith("implementation check") for c in claims.CLAIMS)
+    assert f"- stand-in: {len(claims.CLAIMS) - n_impl} (1 reproduced, 1 partly, 1 not " \
+        f"reproduced, {len(claims.CLAIMS) - n_impl - 3} not run here)" in table
+    assert f"- implementation check: {n_impl} ({n_impl} not run here)" in table
+    assert "- paper data: 0" in table
     readme = "intro\n<!-- claims-table:start -->\nold\n<!-- claims-table:end -->\nafter\n"
     new = claims.replace_readme_section(readme, table)
     assert new.startswith("intro\n" + claims.README_START) and new.endswith("-->\nafter\n")
