@@ -3,11 +3,13 @@
 
     .venv/bin/python ci/build_site.py        # then open site/_build/html/index.html
 
-Nothing is executed (site/conf.py sets nb_execution_mode = "off"). The chapters and the
-pages of site/ are staged into <build>/src, with two generated pages that index.md
-includes: chapters_table.md (one row per chapter, from the notebook's first heading) and
-claims.md (a copy of site/claims.md when that file exists, else a note that the claims table
-is not generated yet). Copies keep their times, so a second build only redoes what changed.
+Nothing is executed (site/conf.py sets nb_execution_mode = "off"). The chapters, the
+pages of site/ and the detailed pages of docs/ (under docs/) are staged into <build>/src,
+with generated pages: chapters_table.md (one row per chapter, from the notebook's first
+heading) and claims.md (the claims table with scope, verdicts and amendments, from the
+committed notebooks' verdict tables, each claim linking to its chapter's verdict section),
+which index.md includes, and docs/results.md (the results page, its links pointed at the
+site's chapter pages). Copies keep their times, so a second build only redoes what changed.
 """
 
 from __future__ import annotations
@@ -27,12 +29,9 @@ SITE = REPO / "site"
 BOOK = REPO / "book"
 BUILD = SITE / "_build"
 
-CLAIMS_PLACEHOLDER = """\
-```{note}
-The claims table is not generated yet. When `site/claims.md` exists, the site build puts it
-here: each claim of the paper, the chapter that tests it, and what the book found.
-```
-"""
+DOCS = REPO / "docs"
+sys.path.insert(0, str(REPO))
+from dcgan_lib import claims  # noqa: E402
 
 
 def chapters(book: Path = BOOK) -> list[Path]:
@@ -87,16 +86,34 @@ def _sync(src_dir: Path, sources: dict[str, Path], texts: dict[str, str]) -> Non
             dst.write_text(text, encoding="utf-8")
 
 
-def stage(src_dir: Path, site: Path = SITE, book: Path = BOOK) -> list[Path]:
+def claims_page(book: Path = BOOK, compact: bool = True, prefix: str = "chapters/") -> str:
+    """The claims table generated from the committed notebooks, each claim's chapter link
+    going to that chapter's verdict section: compact (claim, verdict, scope, chapter) for the
+    front page, whole (with every number) for claims_detail.md."""
+    table = claims.readme_table(book, link_prefix=prefix, anchor="#verdicts", compact=compact)
+    return table.replace(claims.README_START, "").replace(claims.README_END, "").strip() + "\n"
+
+
+DETAIL_INTRO = """# The claims in detail
+
+Every claim with the paper's number, this book's measurement with its 95% spread, the
+measured baseline, the scope and the verdict, as the committed notebooks computed them
+(`python ci/claims_table.py` writes the same table into the README).
+
+"""
+
+
+def stage(src_dir: Path, site: Path = SITE, book: Path = BOOK, docs: Path = DOCS) -> list[Path]:
     """Lay out the Sphinx sources in src_dir; return the chapters staged."""
     nbs = chapters(book)
     if not nbs:
         raise SystemExit("build_site: no chapters book/NN_*.ipynb found")
     sources = {p.name: p for p in site.glob("*.md")}
     sources.update({f"chapters/{p.name}": p for p in nbs})
-    texts = {"chapters_table.md": chapters_table(nbs)}
-    if "claims.md" not in sources:
-        texts["claims.md"] = CLAIMS_PLACEHOLDER
+    sources.update({f"docs/{p.name}": p for p in docs.glob("*.md") if p.name != "results.md"})
+    texts = {"chapters_table.md": chapters_table(nbs), "claims.md": claims_page(book),
+             "claims_detail.md": DETAIL_INTRO + claims_page(book, compact=False),
+             "docs/results.md": claims.results_page(book, link_prefix="../chapters/")}
     _sync(src_dir, sources, texts)
     return nbs
 

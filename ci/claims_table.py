@@ -24,6 +24,13 @@ sys.path.insert(0, str(REPO))
 from dcgan_lib import claims  # noqa: E402
 
 
+RESULTS = "docs/results.md"
+
+
+def expected_results(repo: Path = REPO) -> str:
+    return claims.results_page(repo / "book")
+
+
 def expected_readme(repo: Path = REPO) -> str:
     readme = (repo / "README.md").read_text()
     return claims.replace_readme_section(readme, claims.readme_table(repo / "book"))
@@ -81,7 +88,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pre-registration: {p}")
     new = expected_readme()
     old = (REPO / "README.md").read_text()
+    results_path = REPO / RESULTS
+    new_results = expected_results()
+    old_results = results_path.read_text() if results_path.exists() else ""
     if args.check:
+        if new_results != old_results:
+            print(f"{RESULTS} differs from the committed notebooks: run python ci/claims_table.py")
+            return 1
         if new != old:
             print("README.md's claims table differs from the committed notebooks: run "
                   "python ci/claims_table.py")
@@ -90,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("README.md's claims table matches the committed notebooks")
         return 0
+    if new_results != old_results:
+        results_path.write_text(new_results)
+        print(f"{RESULTS}: rewritten")
     if new != old:
         (REPO / "README.md").write_text(new)
         print("README.md: claims table rewritten")

@@ -110,17 +110,53 @@ def test_pages_name_no_machine_path_beyond_the_notebooks(site):
         page = page_path.read_text(encoding="utf-8")
         assert build_dir not in page and str(REPO / "site") not in page, page_path.name
         nb_path = REPO / "book" / f"{page_path.stem}.ipynb"
-        allowed = nb_path.read_text(encoding="utf-8") if page_path.parent.name == "chapters" else ""
+        doc_path = REPO / "docs" / f"{page_path.stem}.md"   # a docs page: its own source's paths
+        allowed = nb_path.read_text(encoding="utf-8") if page_path.parent.name == "chapters" \
+            else doc_path.read_text(encoding="utf-8") if page_path.parent.name == "docs" \
+            and doc_path.exists() else ""
         strays = {p for p in path_re.findall(re.sub(r"<[^>]+>", " ", page)) if p not in allowed}
         assert not strays, f"{page_path.relative_to(site)}: {sorted(strays)[:5]}"
 
 
-def test_front_page_has_chapter_table_claims_placeholder_and_course_guide(site):
+PLACEHOLDERS = re.compile(r"not generated yet|PLACEHOLDER|to be generated|TODO", re.I)
+
+
+def test_front_page_leads_with_the_claims_linked_to_their_verdicts(site):
+    from dcgan_lib import claims
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert index.index(f"<strong>{claims.CLAIMS[0].id}</strong>") < index.index('id="chapters"')
+    for c in claims.CLAIMS:                     # every claim, linking to its verdict section
+        row = index[index.index(f"<strong>{c.id}</strong>"):]
+        row = row[:row.index("</tr>")]
+        assert f'href="chapters/{c.chapter}.html#verdicts"' in row, c.id
+    for chapter in {c.chapter for c in claims.CLAIMS}:      # and the anchor is there
+        page = (site / "chapters" / f"{chapter}.html").read_text(encoding="utf-8")
+        assert 'id="verdicts"' in page, chapter
+    for kind in claims.SCOPES:
+        assert f"{kind}: " in html.unescape(index).translate(SMART_QUOTES), kind
+    detail = (site / "claims_detail.html").read_text(encoding="utf-8")
+    results = (site / "docs" / "results.html").read_text(encoding="utf-8")
+    for c in claims.CLAIMS:
+        assert c.id in detail and c.id in results, c.id
+    assert 'href="../chapters/02_training.html"' in results
+
+
+def test_no_page_shows_a_placeholder(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > len(CHAPTERS) + 3
+    for page in pages:
+        text = re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))
+        assert not PLACEHOLDERS.search(text), (page.relative_to(site), PLACEHOLDERS.search(text))
+
+
+def test_placeholder_check_catches_a_placeholder():   # the check above can fail
+    assert PLACEHOLDERS.search("The claims table is not generated yet.")
+
+
+def test_front_page_has_chapter_table_and_course_guide(site):
     index = (site / "index.html").read_text(encoding="utf-8")
     for nb_path in CHAPTERS:
         assert f'href="chapters/{nb_path.stem}.html"' in index, nb_path.stem
-    if not (REPO / "site" / "claims.md").exists():
-        assert "The claims table is not generated yet" in index
     assert 'href="course.html"' in index
     course = (site / "course.html").read_text(encoding="utf-8")
     assert "Schedule" in course and "Learning objectives" in course      # site/course.md
@@ -128,17 +164,19 @@ def test_front_page_has_chapter_table_claims_placeholder_and_course_guide(site):
         assert f'href="chapters/{nb_path.stem}.html' in course, nb_path.stem
 
 
-def test_a_claims_file_is_included_when_present(tmp_path):
-    site_dir = tmp_path / "site"
+def test_stage_generates_the_claims_pages_and_takes_the_docs(tmp_path):
+    site_dir, docs_dir = tmp_path / "site", tmp_path / "docs"
     site_dir.mkdir()
+    docs_dir.mkdir()
     (site_dir / "index.md").write_text("# x\n")
-    (site_dir / "claims.md").write_text("| claim | verdict |\n|---|---|\n| a | b |\n")
+    (docs_dir / "data.md").write_text("# Data\n")
     src = tmp_path / "src"
-    build_site.stage(src, site=site_dir)
-    assert (src / "claims.md").read_text() == (site_dir / "claims.md").read_text()
-    (site_dir / "claims.md").unlink()
-    build_site.stage(src, site=site_dir)
-    assert "not generated yet" in (src / "claims.md").read_text()
+    build_site.stage(src, site=site_dir, docs=docs_dir)
+    assert (src / "claims.md").read_text() == build_site.claims_page()
+    assert "| claim | verdict | scope | chapter, run |" in (src / "claims.md").read_text()
+    assert "| baseline |" in (src / "claims_detail.md").read_text()
+    assert (src / "docs" / "data.md").read_text() == "# Data\n"
+    assert "../chapters/" in (src / "docs" / "results.md").read_text()
     assert sorted(p.name for p in (src / "chapters").iterdir()) == [p.name for p in CHAPTERS]
 
 
