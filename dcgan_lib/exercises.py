@@ -317,12 +317,13 @@ def _ex01_1(answer):
 @exercise("01.2", "Padding of a 5x5 fractionally-strided convolution", "quick",
           "a pair (padding, output_padding)")
 def _ex01_2(answer):
-    from .models import _up
+    from .models import Generator
     v = _vector(answer, 2, "a pair (padding, output_padding)")
     p, op = (int(x) for x in v)
     if (p, op) != tuple(v.tolist()):
         raise Wrong(f"padding and output_padding are whole numbers, got {tuple(v.tolist())}")
-    layer = _up(8, 4, "paper")
+    layer = next(m for m in Generator(64, 100, 8, 3, "paper").modules()
+                 if isinstance(m, torch.nn.ConvTranspose2d))
     k, s = layer.kernel_size[0], layer.stride[0]
     if p < 0 or op < 0:
         raise Wrong("padding and output_padding cannot be negative")
@@ -638,7 +639,7 @@ def _ex05_1(answer):
 def _block_outputs(D):
     from .models import activations
     from . import features
-    layers = features._conv_block_indices(D)
+    layers = features.conv_block_indices(D)
     D.eval()
     with torch.no_grad(), activations(D, layers) as acts:
         D(torch.zeros(2, D.nc, D.image_size, D.image_size))
@@ -799,7 +800,7 @@ def _ex07_2(answer, run, study, k):
     layer = gd.last_conv_layer(D)
     was = D.training
     with torch.no_grad():
-        n_ch = gd._upto(D.eval(), images[:2], layer).shape[1]
+        n_ch = gd.block_output(D.eval(), images[:2], layer).shape[1]
     D.train(was)
     if not 0 <= c < n_ch:
         raise Wrong(f"channel {c} does not exist; the last conv layer has channels 0..{n_ch - 1}")
