@@ -291,7 +291,7 @@ def _call(fn, *args):
 @exercise("01.1", "Parameters of figure 1's generator in the torch variant", "quick",
           "an integer: the parameter count")
 def _ex01_1(answer):
-    from .models import Discriminator, Generator, count_parameters
+    from ..models import Discriminator, Generator, count_parameters
     n = _integer(answer, "an integer (a parameter count)")
     G = Generator(64, 100, 128, 3, "torch")
     ref = count_parameters(G)
@@ -317,7 +317,7 @@ def _ex01_1(answer):
 @exercise("01.2", "Padding of a 5x5 fractionally-strided convolution", "quick",
           "a pair (padding, output_padding)")
 def _ex01_2(answer):
-    from .models import Generator
+    from ..models import Generator
     v = _vector(answer, 2, "a pair (padding, output_padding)")
     p, op = (int(x) for x in v)
     if (p, op) != tuple(v.tolist()):
@@ -345,7 +345,7 @@ def _ex01_2(answer):
 @exercise("01.3", "A 128x128 generator that starts from 1024 maps", "practice",
           "a generator module (dcgan_lib.models.Generator)")
 def _ex01_3(answer):
-    from .models import Generator, count_parameters, layer_table
+    from ..models import Generator, count_parameters, layer_table
     if not isinstance(answer, torch.nn.Module):
         raise Wrong(f"the answer should be a generator module, got {type(answer).__name__}")
     nz = getattr(answer, "nz", 100)
@@ -395,7 +395,7 @@ def _changed(conf: dict, cfg, allowed: tuple[str, ...]) -> list[str]:
           '{"prediction": "higher" | "lower" | "same", "run": <the Trainer of your beta1 = 0.9 '
           'run>}')
 def _ex02_1(answer, run, cfg, log):
-    from .train import read_jsonl
+    from ..train import read_jsonl
     n = sizes("02", run)["steps"]
     a = _dict(answer, ("prediction", "run"))
     pred = _choice(a["prediction"], ("higher", "lower", "same"), "prediction")
@@ -466,7 +466,7 @@ def _ex02_2(answer):
 @exercise("02.3", "Beat the recipe after one epoch", "open-ended",
           "a Trainer trained for one epoch with your lr, beta1, beta2")
 def _ex02_3(answer, run, cfg, epochs, evaluator):
-    from .train import Trainer
+    from ..train import Trainer
     if not isinstance(answer, Trainer):
         raise Wrong(f"the answer should be the Trainer of your run, got {type(answer).__name__}")
     changed = _changed(vars(answer.cfg), cfg, ("lr", "beta1", "beta2"))
@@ -495,7 +495,7 @@ def _ex02_3(answer, run, cfg, epochs, evaluator):
           "a tensor (N, C, H, W) of images in [-1, 1] that the check flags as copies, none a "
           "byte copy")
 def _ex03_1(answer, run, train_images, held_out):
-    from .memorization import copy_statistics, nearest_neighbours
+    from ..memorization import copy_statistics, nearest_neighbours
     need = sizes("03", run)["min_closer"]
     if not isinstance(answer, torch.Tensor):
         raise Wrong(f"the answer should be a tensor of images, got {type(answer).__name__}")
@@ -550,7 +550,7 @@ def _ex03_2(answer, run, epochs):
 @exercise("04.1", "An autoencoder without noise and dropout", "practice",
           "a DedupAutoencoder with noise_std=0 and dropout=0, trained")
 def _ex04_1(answer, run, held_u8, planted, paper_model):
-    from . import dedup
+    from .. import dedup
     if not isinstance(answer, dedup.DedupAutoencoder):
         raise Wrong(f"the answer should be a DedupAutoencoder, got {type(answer).__name__}")
     c, p = answer.config, paper_model.config
@@ -583,7 +583,7 @@ def _ex04_1(answer, run, held_u8, planted, paper_model):
 @exercise("04.2", "Catch the shifted copies", "open-ended",
           "a pair (key function, t): keys of a batch of images, and the bits allowed to differ")
 def _ex04_2(answer, run, planted):
-    from . import dedup
+    from .. import dedup
     s = sizes("04", run)
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
         raise Wrong("the answer should be a pair (key_fn, t)")
@@ -616,8 +616,8 @@ def _ex04_2(answer, run, planted):
 @exercise("05.1", "How long is the feature vector?", "quick",
           "an integer: the feature dimensions of a width-32 discriminator on 32x32 grey images")
 def _ex05_1(answer):
-    from . import features
-    from .models import Discriminator
+    from .. import features
+    from ..models import Discriminator
     n = _integer(answer, "an integer (a number of dimensions)")
     D = Discriminator(32, 32, 1)
     dims = features.feature_dims(D)
@@ -637,8 +637,8 @@ def _ex05_1(answer):
 
 
 def _block_outputs(D):
-    from .models import activations
-    from . import features
+    from ..models import activations
+    from .. import features
     layers = features.conv_block_indices(D)
     D.eval()
     with torch.no_grad(), activations(D, layers) as acts:
@@ -673,7 +673,7 @@ def _ex05_2(answer):
 @exercise("05.3", "With ten labels per class", "practice",
           '{"raw pixels": test error %, "our D": test error %} with k labels per class')
 def _ex05_3(answer, run, splits, D, bn_images, probe, batch_size, chapter_errors):
-    from . import features
+    from .. import features
     k = sizes("05", run)["k"]
     a = _dict(answer, ("raw pixels", "our D"))
     mine = {name: _number(a[name], f"a test error in percent ({name})") for name in a}
@@ -706,7 +706,7 @@ def _ex05_3(answer, run, splits, D, bn_images, probe, batch_size, chapter_errors
           "a number: the midpoint's length over the endpoints' mean length, on straight lines "
           "between random z")
 def _ex06_1(answer, run, G):
-    from .latent import seeded_z
+    from ..latent import seeded_z
     a = _number(answer, "a number (a ratio of norms)")
     n = sizes("06", run)["pairs"]
     z0, z1 = seeded_z(G, n, 1001), seeded_z(G, n, 1002)
@@ -728,7 +728,7 @@ def _ex06_1(answer, run, G):
 @exercise("06.2", "Spherical interpolation, as a function", "quick",
           "a function slerp(z0, z1, t) of two vectors (nz,) and a number t in [0, 1]")
 def _ex06_2(answer):
-    from .latent import lerp, slerp
+    from ..latent import lerp, slerp
     if not callable(answer):
         raise Wrong(f"the answer should be a function (lambda z0, z1, t: ...), got "
                     f"{type(answer).__name__}")
@@ -769,7 +769,7 @@ def _ex06_2(answer):
 @exercise("07.1", "Guided backpropagation by hand", "quick",
           "four numbers: the gradient guided backpropagation passes to the ReLU's input")
 def _ex07_1(answer):
-    from .guided import guided
+    from ..guided import guided
     v = _vector(answer, 4, "four numbers (a list or tensor)")
     x = torch.tensor([-1.0, 2.0, 3.0, -0.5], requires_grad=True)
     g = torch.tensor([1.0, -1.0, 2.0, 3.0])
@@ -794,7 +794,7 @@ def _ex07_1(answer):
 @exercise("07.2", "The feature that looks at the object most", "open-ended",
           "an integer: a channel of the last conv layer")
 def _ex07_2(answer, run, study, k):
-    from . import guided as gd
+    from .. import guided as gd
     c = _integer(answer, "an integer (a channel index)")
     D, images, masks = study["D"], study["images"], study.get("masks")
     layer = gd.last_conv_layer(D)
@@ -826,13 +826,13 @@ def _ex07_2(answer, run, study, k):
 
 # ===================================================================== 08 forgetting
 def _boxed_ratio(G, z, layer, channels, before, masks, idx) -> float:
-    from .surgery import generate_pair, region_change
+    from ..surgery import generate_pair, region_change
     _, after = generate_pair(G, z, layer, channels, batch_size=len(z))
     return region_change(before[idx], after[idx], masks[idx])["ratio"]
 
 
 def _n_maps(G, layer: int) -> int:
-    from .models import activations
+    from ..models import activations
     was = G.training
     with torch.no_grad(), activations(G, [layer]) as acts:
         G.eval()(G.sample_z(2))
@@ -910,7 +910,7 @@ T_SHIRT = 0
 @exercise("09.1", "A direction that lengthens sleeves", "open-ended",
           "a direction d in z, a tensor of shape (nz,)")
 def _ex09_1(answer, run, G, classifier, context):
-    from .latent import decode, seeded_z
+    from ..latent import decode, seeded_z
     s = sizes("09", run)
     if not isinstance(answer, torch.Tensor):
         raise Wrong(f"the answer should be a tensor of shape ({G.nz},), got "
@@ -970,7 +970,7 @@ def _ex09_1(answer, run, G, classifier, context):
 @exercise("09.2", "Beyond the figure's range: alpha = 2", "quick",
           "a number: the share of samples whose class at alpha = 2 is their class at alpha = 0")
 def _ex09_2(answer, run, G, d, z, context, classifier):
-    from .latent import decode
+    from ..latent import decode
     if classifier is None:
         raise Wrong("this exercise needs the chapter's classifier (the cpu and smoke profiles)")
     a = _number(answer, "a number (a share, 0 to 1)")
@@ -1011,7 +1011,7 @@ _TABLE3_HINTS = {
 @exercise("10.1", "Table 3's baseline, as a TrainConfig", "quick",
           "a TrainConfig of the fully connected baseline with the authors' MNIST schedule")
 def _ex10_1(answer):
-    from .train import ConfigError, TrainConfig
+    from ..train import ConfigError, TrainConfig
     if not isinstance(answer, TrainConfig):
         raise Wrong(f"the answer should be a dcgan_lib.train.TrainConfig, got "
                     f"{type(answer).__name__}")
@@ -1037,7 +1037,7 @@ def _per_class_subset(x, y, per_class: int):
 @exercise("10.2", "1-NN with a hundred real images per class", "quick",
           "a number: the test error in percent")
 def _ex10_2(answer, run, x_train, y_train, x_test, y_test):
-    from .knn import chunks, nn_errors
+    from ..knn import chunks, nn_errors
     a = _number(answer, "a number (a test error in percent)")
     xs, ys, k = _per_class_subset(x_train, y_train, sizes("10", run)["per_class"])
     ref = 100 * nn_errors(chunks(xs, ys), {"test": (x_test, y_test)}, log=None)[0]["test"]
@@ -1057,8 +1057,8 @@ def _ex10_2(answer, run, x_train, y_train, x_test, y_test):
           "an integer: the class whose samples a 1-NN classifier on real images gets wrong "
           "most often")
 def _ex10_3(answer, run, G, x_train, y_train):
-    from .conditional import generate_labelled
-    from .knn import StreamingNN
+    from ..conditional import generate_labelled
+    from ..knn import StreamingNN
     c = _integer(answer, "an integer (a class)")
     ny = int(y_train.max()) + 1
     if not 0 <= c < ny:
