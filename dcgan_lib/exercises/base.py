@@ -2,11 +2,11 @@
 
 :func:`exercise` makes a check function an :class:`Exercise` (id, title, level, what the
 answer is); a check raises :class:`Wrong` with the reason when the answer is wrong. The answer
-readers (:func:`number`, :func:`integer`, :func:`vector`, :func:`mapping`, :func:`choice`) turn
-a student's answer into what the check compares, or say in one line what kind of answer was
-expected; :func:`close` compares numbers, :func:`call` runs the student's function.
-:func:`sizes_for` reads a chapter's ``SIZES`` for a run's profile. The chapters' checks are in
-``ch01.py`` ... ``ch10.py``; :mod:`dcgan_lib.exercises` runs them.
+readers (:func:`number`, :func:`integer`, :func:`vector`, :func:`mapping`, :func:`choice`,
+:func:`function`) turn a student's answer into what the check compares, or say in one line
+what kind of answer was expected; :func:`close` compares numbers, :func:`call` runs the
+student's function. :func:`sizes_for` reads a chapter's ``SIZES`` for a run's profile. The
+chapters' checks are in ``ch01.py`` ... ``ch10.py``; :mod:`dcgan_lib.exercises` runs them.
 """
 from __future__ import annotations
 
@@ -117,6 +117,14 @@ def choice(value, options: tuple[str, ...], what: str) -> str:
 def close(a, b, rtol=1e-4, atol=1e-6) -> bool:
     return bool(torch.allclose(torch.as_tensor(a, dtype=torch.float64),
                                torch.as_tensor(b, dtype=torch.float64), rtol=rtol, atol=atol))
+
+
+def function(answer, form: str):
+    """The student's function; :class:`Wrong` when the answer is not one (``form`` shows what
+    it should look like: "lambda logits: ...")."""
+    if not callable(answer):
+        raise Wrong(f"the answer should be a function ({form}), got {type(answer).__name__}")
+    return answer
 
 
 def call(fn, *args):

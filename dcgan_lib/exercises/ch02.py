@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import Wrong, call, choice, close, exercise, mapping, sizes_for
+from .base import Wrong, call, choice, close, exercise, function, mapping, sizes_for
 
 # "tiny" values replace the profile's at scale="tiny" (CI's full profile on fixture data)
 SIZES = dict(smoke=dict(steps=10), cpu=dict(steps=200), full=dict(steps=200),
@@ -73,9 +73,7 @@ def _ex02_1(answer, run, cfg, log):
           "a function of D's logits on generated images, e.g. lambda logits: ...")
 def _ex02_2(answer):
     import torch.nn.functional as F
-    if not callable(answer):
-        raise Wrong(f"the answer should be a function (lambda logits: ...), got "
-                    f"{type(answer).__name__}")
+    function(answer, "lambda logits: ...")
     logits = torch.tensor([-8.0, -3.0, -0.5, 0.0, 1.5, 4.0], dtype=torch.float64)
     x = logits.clone().requires_grad_(True)
     out = call(answer, x)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Wrong, call, close, exercise, integer, mapping, number, sizes_for, vector
+from .base import Wrong, call, close, exercise, function, integer, mapping, number, sizes_for
 
 # "tiny" values replace the profile's at scale="tiny" (CI's full profile on fixture data)
 SIZES = dict(smoke=dict(k=5), cpu=dict(k=10), full=dict(k=10), tiny=dict(k=1))
@@ -52,9 +52,7 @@ def _block_outputs(D):
           "a function of a feature map (N, C, H, W) returning (N, C * 16)")
 def _ex05_2(answer):
     import torch.nn.functional as F
-    if not callable(answer):
-        raise Wrong(f"the answer should be a function (lambda maps: ...), got "
-                    f"{type(answer).__name__}")
+    function(answer, "lambda maps: ...")
     g = torch.Generator().manual_seed(5)
     for h in (16, 8, 4):
         maps = torch.randn(3, 5, h, h, generator=g)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import Wrong, call, close, exercise, number, sizes_for
+from .base import Wrong, call, close, exercise, function, number, sizes_for
 
 # "tiny" values replace the profile's at scale="tiny" (CI's full profile on fixture data)
 SIZES = dict(smoke=dict(pairs=20000), cpu=dict(pairs=20000), full=dict(pairs=20000),
@@ -42,9 +42,7 @@ def _ex06_1(answer, run, G):
           "a function slerp(z0, z1, t) of two vectors (nz,) and a number t in [0, 1]")
 def _ex06_2(answer):
     from ..latent import lerp, slerp
-    if not callable(answer):
-        raise Wrong(f"the answer should be a function (lambda z0, z1, t: ...), got "
-                    f"{type(answer).__name__}")
+    function(answer, "lambda z0, z1, t: ...")
     g = torch.Generator().manual_seed(6)
     z0 = torch.randn(100, generator=g, dtype=torch.float64)
     z1 = 1.3 * torch.randn(100, generator=g, dtype=torch.float64)
