@@ -45,7 +45,7 @@ from torch import nn
 
 from .knn import StreamingNN
 from .models import Reshape, batch_stats, count_parameters, init_weights, sample_z
-from .train import seeded_generator
+from .rng import seeded_generator
 
 OUTPUTS = ("tanh", "sigmoid")
 ARCHS = ("dcgan", "mlp")

@@ -101,7 +101,8 @@ def reestimate_bn(D: nn.Module, images: torch.Tensor | Dataset, batch_size: int 
     return D
 
 
-def _conv_block_indices(D: nn.Module) -> list[int]:
+def conv_block_indices(D: nn.Module) -> list[int]:
+    """Indices of ``D``'s convolutional blocks (the blocks section 5 takes features from)."""
     if isinstance(D, Discriminator):
         return list(range(len(D.conv_blocks)))
     if hasattr(D, "blocks"):
@@ -120,7 +121,7 @@ def discriminator_features(D: nn.Module, images: torch.Tensor | Dataset, batch_s
     D runs in eval mode, so batch-norm uses its running statistics: call
     :func:`reestimate_bn` first (the outputs then do not depend on the batching).
     """
-    layers = _conv_block_indices(D) if layers is None else list(layers)
+    layers = conv_block_indices(D) if layers is None else list(layers)
     dev = _device(D, device)
     was_training = D.training
     D.eval()
@@ -147,7 +148,7 @@ def discriminator_features(D: nn.Module, images: torch.Tensor | Dataset, batch_s
 
 def feature_dims(D: nn.Module, grid: int = 4) -> list[int]:
     """Dimensions each conv block contributes to :func:`discriminator_features`."""
-    layers = _conv_block_indices(D)
+    layers = conv_block_indices(D)
     dev = _device(D, None)
     x = torch.zeros(2, D.nc, D.image_size, D.image_size, device=dev)
     was_training = D.training

@@ -78,7 +78,7 @@ def guided(model: nn.Module, leaky: str = "positive") -> Iterator[nn.Module]:
             m.inplace = ip
 
 
-def _upto(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
+def block_output(model: nn.Module, x: torch.Tensor, layer: int) -> torch.Tensor:
     """Output of ``model.blocks[layer]`` (the blocks after it are not run)."""
     for block in model.blocks[:layer + 1]:
         x = block(x)
@@ -116,7 +116,7 @@ def max_responses(D: nn.Module, images: torch.Tensor, layer: int | None = None,
     best, where = [], []
     try:
         for i in range(0, len(images), batch_size):
-            a = _upto(D, images[i:i + batch_size], layer)[:, channels]    # (B, c, h, w)
+            a = block_output(D, images[i:i + batch_size], layer)[:, channels]    # (B, c, h, w)
             flat = a.flatten(2)
             v, pos = flat.max(2)                                          # best position per image
             best.append(v)
@@ -150,7 +150,7 @@ def guided_backprop(D: nn.Module, images: torch.Tensor, responses: list[Response
     try:
         ctx = guided(D, leaky) if guide else contextlib.nullcontext()
         with ctx, torch.enable_grad():
-            a = _upto(D, x, layer)
+            a = block_output(D, x, layer)
             idx = torch.arange(len(responses))
             target = a[idx, [r.channel for r in responses], [r.y for r in responses],
                        [r.x for r in responses]]

@@ -51,11 +51,12 @@ from . import distributed as dist_mod
 from .checkpoint import (CheckpointError, DiskFullError, JsonlWriter, NothingToResumeError,
                          RunLock, read_jsonl, save_atomic, write_bytes_atomic, write_jsonl)
 from .models import Discriminator, Generator, batch_stats, default_z_dist, sample_z
+from .rng import seeded_generator
 
 __all__ = ["TrainConfig", "ConfigError", "TrainingInterrupted", "Trainer", "train",
            "build_models", "load_checkpoint", "load_generator", "load_models",
            "list_checkpoints", "read_jsonl", "save_atomic", "pick_device", "SCHEDULES",
-           "repeat_runs", "seeded_generator"]
+           "repeat_runs"]
 
 SCHEDULES = ("same-batch", "alternating")
 QUALITY = ("auto", "fd", "none")
@@ -248,14 +249,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-def seeded_generator(*parts: int) -> torch.Generator:
-    """A CPU generator seeded by a tuple of integers (seed, epoch or step, stream id, ...)."""
-    s = 0
-    for p in parts:
-        s = (s * 1_000_003 + int(p)) % (2**63 - 1)
-    return torch.Generator().manual_seed(s)
 
 
 # ---------------------------------------------------------------- checkpoints

@@ -53,6 +53,19 @@ def test_every_chapter_has_two_to_four_exercises_with_sizes_for_every_profile():
     assert {e.level for e in exercises.EXERCISES.values()} == set(exercises.LEVELS)
 
 
+def test_each_chapters_exercises_live_in_its_own_module():
+    """exercises/chNN.py holds chapter NN's exercises, all listed in its EXERCISES, in order,
+    and its SIZES; nothing else registers one."""
+    assert list(exercises.CHAPTERS) == [c[:2] for c in CHAPTERS]
+    for num, module in exercises.CHAPTERS.items():
+        assert module.__name__ == f"dcgan_lib.exercises.ch{num}"
+        defined = [v for v in vars(module).values() if isinstance(v, exercises.Exercise)]
+        assert list(module.EXERCISES) == defined == exercises.for_chapter(num), num
+        assert exercises.sizes(num, smoke_run()) == dict(module.SIZES.get("smoke", {}))
+    assert list(exercises.EXERCISES) == [e.id for m in exercises.CHAPTERS.values()
+                                         for e in m.EXERCISES]
+
+
 def test_the_course_guide_lists_every_exercise():
     guide = (REPO / "site" / "course.md").read_text()
     for e in exercises.EXERCISES.values():
