@@ -50,10 +50,18 @@ def _train_parser(sub) -> argparse.ArgumentParser:
 def _sample_parser(sub) -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
     s.add_argument("--checkpoint", required=True, help="a ckpt-*.pt or best.pt from dcgan train")
-    s.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
-    s.add_argument("--out", required=True, help="image file to write (.png, .jpg, ...)")
-    s.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    s.add_argument("--num", type=int, default=64,
+                   help="number of samples (default 64; at most what fits in memory); a "
+                        "conditional checkpoint draws NUM / classes per class, rounded up, "
+                        "one row per class")
+    s.add_argument("--out", required=True,
+                   help="image file to write (.png, .jpg, ...), replaced if it exists")
+    s.add_argument("--seed", type=int, default=0,
+                   help=f"seed of the noise (default 0; 0 to {2**63 - 1})")
     s.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
+    s.add_argument("--label", type=int, default=None,
+                   help="conditional checkpoint (dcgan train --labels) only: draw NUM samples "
+                        "of this class (0 to classes - 1) instead of a grid of every class")
     return s
 
 
@@ -66,15 +74,17 @@ def resume_config(out: str, given: dict):
     from .train import TrainConfig, list_checkpoints, load_checkpoint
     saved = None
     for path in reversed(list_checkpoints(out)):
-        try:
-            saved = load_checkpoint(path)["config"]
+        try:  # the checkpoint Trainer.resume will take: the newest that passes its checks
+            saved = load_checkpoint(path, resume=True)["config"]
             break
         except CheckpointError:
             continue
     if saved is None and (Path(out) / "config.json").is_file():
         try:
             saved = json.loads((Path(out) / "config.json").read_text())
-        except ValueError:
+        except (ValueError, OSError):
+            saved = None
+        if not isinstance(saved, dict):
             saved = None
     if saved is None:
         return None
@@ -98,7 +108,7 @@ def _train(args) -> int:
         cfg = cfg or TrainConfig(**given)
         cfg.validate()
         init_from_env()  # under torchrun: one process per device, DistributedDataParallel
-        tr = train(cfg, resume=args.resume, overwrite=args.overwrite)
+        tr = train(cfg, resume=args.resume, overwrite=args.overwrite, announce=True)
     except TrainingInterrupted as stop:
         print(f"dcgan train: {stop}", file=sys.stderr)
         return stop.exit_code
@@ -115,33 +125,88 @@ def _train(args) -> int:
 
 
 def _sample(args) -> int:
+    """``dcgan sample``: every option and --out checked, then the checkpoint (checked by
+    :func:`~dcgan_lib.train.load_checkpoint`), then the memory the grid needs; the image is
+    written atomically (an old file at --out stays whole until the new one is complete)."""
+    import io
     import math
+    import os
 
     from PIL import Image
     from torchvision.utils import save_image
 
-    from .checkpoint import RunFolderError
+    from .checkpoint import DiskFullError, RunFolderError, write_bytes_atomic
     from .metrics import generate
-    from .train import load_generator
+    from .models import available_memory
+    from .train import MAX_SEED, estimate_sample_memory, load_models
     out = Path(args.out)
     if args.num < 1:
         return _error("sample", f"--num must be at least 1, got {args.num}")
     if args.nrow is not None and args.nrow < 1:
         return _error("sample", f"--nrow must be at least 1, got {args.nrow}")
+    if not 0 <= args.seed <= MAX_SEED:
+        return _error("sample", f"--seed must be from 0 to {MAX_SEED} (2**63 - 1), got "
+                      f"{args.seed}")
+    if args.label is not None and args.label < 0:
+        return _error("sample", f"--label must be a class number, 0 or more, got {args.label}")
+    if not args.out.strip() or out.is_dir():
+        return _error("sample", f"--out {args.out!r} is a folder, not an image file; give a "
+                      "file name such as samples.png")
     if not out.parent.is_dir():
         return _error("sample", f"--out {out}: the folder {out.parent} does not exist; create "
                       "it first or write elsewhere")
     known = Image.registered_extensions()
-    if out.suffix.lower() not in known or known[out.suffix.lower()] not in Image.SAVE:
+    fmt = known.get(out.suffix.lower())
+    if fmt not in Image.SAVE:
         return _error("sample", f"--out {out}: unknown image type {out.suffix or '(none)'!r}; "
                       "end the name with .png, .jpg or .webp")
+    probe = out.with_name(f".{out.name}.probe{os.getpid()}")
+    try:  # can a file be written there (a read-only disk, /proc, no permission)?
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        probe.unlink()
+    except OSError as err:
+        return _error("sample", f"--out {out}: cannot write in {out.parent} ({err.strerror}); "
+                      "write elsewhere")
     try:
-        G = load_generator(args.checkpoint)
+        G, _, cfg = load_models(args.checkpoint)
     except (FileNotFoundError, RunFolderError) as err:
         return _error("sample", err)
-    x = generate(G, args.num, args.seed, batch_size=max(2, min(args.num, 500)))
-    save_image(x * 0.5 + 0.5, out, nrow=args.nrow or math.ceil(math.sqrt(args.num)), padding=1)
-    print(f"wrote {args.num} samples to {out}")
+    ny = getattr(G, "ny", 0) if cfg.labels else 0
+    if args.label is not None and not ny:
+        return _error("sample", f"--label {args.label}: {args.checkpoint} is unconditional "
+                      "(trained without --labels); leave --label out")
+    if args.label is not None and args.label >= ny:
+        return _error("sample", f"--label must be from 0 to {ny - 1} ({args.checkpoint} has "
+                      f"{ny} classes), got {args.label}")
+    per_class = math.ceil(args.num / ny) if ny and args.label is None else None
+    n = per_class * ny if per_class else args.num
+    need = estimate_sample_memory(cfg, G.nc, ny, n, 500)
+    free = available_memory()
+    if need > free:
+        return _error("sample", f"--num {args.num}: {n:,} samples and their grid need about "
+                      f"{need / 2**30:.1f} GiB, {free / 2**30:.1f} GiB available on this "
+                      "machine; ask for fewer")
+    if ny:
+        from .conditional import sample_classes
+        x = sample_classes(G, args.num if args.label is not None else per_class, args.seed,
+                           args.label)
+    else:
+        x = generate(G, n, args.seed, batch_size=max(2, min(n, 500)))
+    nrow = args.nrow or per_class or math.ceil(math.sqrt(n))
+    buf = io.BytesIO()
+    try:
+        save_image(x * 0.5 + 0.5, buf, format=fmt, nrow=nrow, padding=1)
+        write_bytes_atomic(out, buf.getbuffer())
+    except DiskFullError as err:
+        return _error("sample", f"no space left on the device writing {out}: it needs "
+                      f"{err.needed / 2**20:.1f} MB, {err.free / 2**20:.1f} MB free; nothing was "
+                      "overwritten", code=1)
+    except (OSError, ValueError) as err:
+        return _error("sample", f"--out {out}: cannot write it ({err}); write elsewhere or "
+                      "ask for fewer samples")
+    what = (f" of class {args.label}" if args.label is not None else
+            f" ({per_class} per class, one row per class)" if ny else "")
+    print(f"wrote {n} samples{what} to {out}")
     return 0
 
 

@@ -272,6 +272,26 @@ def class_grid(G: _Conditional, per_class: int = 10, seed: int = 0) -> torch.Ten
         return G(z, y).float().cpu()
 
 
+@torch.no_grad()
+def sample_classes(G: _Conditional, per_class: int, seed: int = 0, label: int | None = None,
+                   batch: int = 500) -> torch.Tensor:
+    """``per_class`` samples of every class, row by row (row ``c`` = class ``c``), or of class
+    ``label`` only: drawn by :func:`generate_labelled` in batches that mix all classes equally
+    (batch-norm over one class would subtract its label away), so memory stays that of one
+    batch; ``dcgan sample`` on a conditional checkpoint."""
+    ny = G.ny
+    if label is not None and not 0 <= label < ny:
+        raise ValueError(f"label must lie in 0..{ny - 1}, got {label}")
+    batch = ny * max(1, batch // ny)
+    keep = []
+    for x, y in generate_labelled(G, per_class * ny, batch, seed):
+        keep.append(x if label is None else x[y == label])
+    x = torch.cat(keep).cpu()
+    if label is not None:
+        return x
+    return x.reshape(per_class, ny, *x.shape[1:]).transpose(0, 1).reshape(-1, *x.shape[1:])
+
+
 def real_class_grid(x: torch.Tensor, y: torch.Tensor, per_class: int = 10, seed: int = 0,
                     ny: int | None = None) -> torch.Tensor:
     """``per_class`` random real images of every class, row by row (the left panel of figure 9)."""

@@ -285,9 +285,9 @@ def batch_stats(model: nn.Module) -> Iterator[nn.Module]:
 ACTIVATION_FACTOR = 1.5
 
 
-def _layer_output_numel(model: nn.Module, x: torch.Tensor) -> int:
+def _layer_output_numel(model: nn.Module, *inputs: torch.Tensor) -> int:
     """Elements of the new tensors the leaf modules of ``model`` output in one forward of
-    ``x``: views (``Reshape``, ``Flatten``) and in-place activations are not counted."""
+    ``inputs``: views (``Reshape``, ``Flatten``) and in-place activations are not counted."""
     total = 0
 
     def hook(m, _inp, out):
@@ -298,16 +298,23 @@ def _layer_output_numel(model: nn.Module, x: torch.Tensor) -> int:
     handles = [m.register_forward_hook(hook) for m in model.modules()
                if not any(True for _ in m.children())]
     try:
-        model(x)
+        model(*inputs)
     finally:
         for h in handles:
             h.remove()
     return total
 
 
+def grid_floats(n: int, image_size: int) -> float:
+    """Floats (4 bytes) that writing ``n`` images of ``image_size`` as one grid takes
+    (``torchvision.utils.save_image``: a 3-channel float grid with 1-pixel padding, a scaled
+    copy, then 8-bit pixels for PIL, twice)."""
+    return n * 3 * (image_size + 1) ** 2 * 2.5
+
+
 def estimate_train_memory(image_size: int, nc: int, nz: int, ngf: int, ndf: int,
                           batch_size: int, variant: str = "paper", dataset_images: int = 0,
-                          preload: bool = True) -> int:
+                          preload: bool = True, samples: int = 0) -> int:
     """Bytes a float32 training run of these networks (section 4: Adam, minibatch
     ``batch_size``) needs at its peak, to refuse before it starts a run that cannot fit.
 
@@ -319,7 +326,9 @@ def estimate_train_memory(image_size: int, nc: int, nz: int, ngf: int, ndf: int,
       forward hooks in a pass on the ``meta`` device (no memory, no compute),
       times ``batch_size`` and :data:`ACTIVATION_FACTOR` (what autograd keeps for the
       backward, gradient buffers, workspaces), plus the real and generated batches;
-    * the preloaded dataset, ``dataset_images * nc * image_size**2 * 4`` bytes, if ``preload``.
+    * the preloaded dataset, ``dataset_images * nc * image_size**2 * 4`` bytes, if ``preload``;
+    * or, where it is larger than the step, the fixed-noise sample grid of ``samples`` images
+      (G's activations in one batch, the images and the grid file, :func:`grid_floats`).
 
     An estimate, not a bound: bf16 autocast on CUDA needs less, ``torch.compile`` may differ.
     Raises ``ValueError`` (naming the option) for arguments the networks refuse.
@@ -328,18 +337,22 @@ def estimate_train_memory(image_size: int, nc: int, nz: int, ngf: int, ndf: int,
                     ("batch_size", batch_size)):
         if v < 1:
             raise ValueError(f"{name} must be at least 1, got {v}")
-    if dataset_images < 0:
-        raise ValueError(f"dataset_images must be >= 0, got {dataset_images}")
+    for name, v in (("dataset_images", dataset_images), ("samples", samples)):
+        if v < 0:
+            raise ValueError(f"{name} must be >= 0, got {v}")
     with torch.device("meta"):
         G = Generator(image_size, nz, ngf, nc, variant)
         D = Discriminator(image_size, ndf, nc, variant)
         n = 2  # batch-norm needs two values per channel in training mode
         z = torch.zeros(n, nz)
         x = torch.zeros(n, nc, image_size, image_size)
-        per_image = (_layer_output_numel(G, z) + _layer_output_numel(D, x)) / n
+        per_image_g = _layer_output_numel(G, z) / n
+        per_image = per_image_g + _layer_output_numel(D, x) / n
     params = count_parameters(G) + count_parameters(D)
     image = nc * image_size * image_size
-    floats = (4 * params + batch_size * (ACTIVATION_FACTOR * per_image + 2 * image + nz))
+    step = batch_size * (ACTIVATION_FACTOR * per_image + 2 * image + nz)
+    grid = samples * (per_image_g + nz + 2 * image) + grid_floats(samples, image_size)
+    floats = 4 * params + max(step, grid)
     if preload:
         floats += dataset_images * image
     return int(4 * floats)

@@ -31,6 +31,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
+import os
 import random
 import signal
 import sys
@@ -83,15 +85,55 @@ def option(default, help: str, check: str | None = None, choices: tuple | None =
     return field(default=default, metadata={"help": help, "check": check, "choices": choices})
 
 
+def _cpu_cores() -> int:
+    """CPU cores this process may run on (its affinity mask; else all of the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+CORES = _cpu_cores()
+PER_CORE = 4            # --threads and --num-workers: at most this many per core
+MAX_STEPS = 100_000_000  # a run's length: ~800x the paper's longest (LSUN, 5 epochs of 3M)
+MAX_SEED = 2**63 - 1     # torch and Python generators take 64-bit seeds
+LONG_RUN = 2000          # steps: the CLI times a longer run first and prints its length
+
 # range checks by name: (test, description for the error message)
 CHECKS = {
     ">0": (lambda v: v > 0, "greater than 0"),
+    "epochs": (lambda v: 0 < v <= MAX_STEPS, f"greater than 0 and at most {MAX_STEPS:,}"),
+    "steps": (lambda v: 1 <= v <= MAX_STEPS, f"from 1 to {MAX_STEPS:,}"),
+    "seed": (lambda v: 0 <= v <= MAX_SEED, f"from 0 to {MAX_SEED} (2**63 - 1)"),
+    "threads": (lambda v: 1 <= v <= PER_CORE * CORES,
+                f"from 1 to {PER_CORE * CORES} ({PER_CORE} per CPU core of this machine)"),
+    "workers": (lambda v: 0 <= v <= PER_CORE * CORES,
+                f"from 0 to {PER_CORE * CORES} ({PER_CORE} per CPU core of this machine)"),
     ">=0": (lambda v: v >= 0, "0 or more"),
     ">=1": (lambda v: v >= 1, "at least 1"),
     ">=2": (lambda v: v >= 2, "at least 2 (batch-norm needs a batch)"),
     "[0,1)": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "pow2": (lambda v: v >= 16 and v & (v - 1) == 0, "a power of two >= 16 (16, 32, 64, ...)"),
 }
+MACHINE = ("threads", "workers")  # checks that depend on this machine, not on the run
+
+
+def _type_error(value, typ: str) -> str | None:
+    """What ``value`` should be for a field annotated ``typ`` (a string, e.g. ``"int | None"``),
+    or None when it is that: a checkpoint's or a notebook's config may hold anything."""
+    if value is None:
+        return None if "None" in typ else "given"
+    if "bool" in typ:
+        return None if isinstance(value, bool) else "true or false"
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+        return "a whole number" if "int" in typ else "a finite number" if "float" in typ \
+            else "text"
+    if "int" in typ:
+        return None if isinstance(value, numbers.Integral) else "a whole number"
+    if "float" in typ:
+        return None if isinstance(value, numbers.Real) and math.isfinite(value) \
+            else "a finite number"
+    return None if isinstance(value, str) else "text"
 
 
 @dataclass
@@ -149,17 +191,22 @@ class TrainConfig:
                            "examples); alternating: one minibatch for G, the next for D (the "
                            "authors' code)", choices=SCHEDULES)
     epochs: float | None = option(None, "passes over the data (may be fractional); give this "
-                                  "or --steps", check=">0")
-    steps: int | None = option(None, "number of updates; give this or --epochs", check=">=1")
-    seed: int = option(0, "seed of weights, data order and noise", check=">=0")
+                                  f"or --steps; at most {MAX_STEPS:,} steps in all",
+                                  check="epochs")
+    steps: int | None = option(None, f"number of updates, at most {MAX_STEPS:,}; give this or "
+                               "--epochs", check="steps")
+    seed: int = option(0, f"seed of weights, data order and noise (0 to {MAX_SEED})",
+                       check="seed")
     out: str = option("runs/dcgan", "run folder: checkpoints, log.jsonl, epochs.jsonl, "
-                      "samples/")
+                      "samples/ (created if missing; not a file)")
     sample_every: int = option(500, "steps between sample grids from the fixed noise",
                                check=">=1")
     checkpoint_every: int = option(500, "steps between checkpoints (one is also written at "
                                    "every epoch end)", check=">=1")
     keep_last: int = option(3, "how many step checkpoints to keep", check=">=1")
-    num_samples: int = option(64, "size of the fixed-noise sample grid", check=">=1")
+    num_samples: int = option(64, "size of the fixed-noise sample grid, at least 2 (it is "
+                              "drawn with batch statistics); counted in the memory estimate",
+                              check=">=2")
     quality: str = option("auto", "per-epoch quality measure that picks best.pt: fd (Fréchet "
                           "distance in the features of a classifier trained on the dataset's "
                           "labels, metrics.quality_evaluator), none, or auto (fd where the "
@@ -171,18 +218,29 @@ class TrainConfig:
                                  "few % faster (--no-channels-last to turn off)")
     preload: bool = option(True, "transform the dataset into memory once (--no-preload for "
                            "large datasets)")
-    num_workers: int = option(0, "data loader worker processes (without --preload)",
-                              check=">=0")
+    num_workers: int = option(0, "data loader worker processes (without --preload), at most "
+                              f"{PER_CORE} per CPU core ({PER_CORE * CORES} here)",
+                              check="workers")
     progress: bool = option(True, "tqdm progress bar with ETA (--no-progress to turn off)")
     sync_bn: bool = option(False, "SyncBatchNorm across processes under torchrun (CUDA only)")
     threads: int | None = option(None, "CPU threads for PyTorch (torch.set_num_threads); "
                                  "default: PyTorch's own (one per core). On a machine shared "
-                                 "with other jobs 1 can be faster", check=">=1")
+                                 "with other jobs 1 can be faster; at most "
+                                 f"{PER_CORE} per CPU core ({PER_CORE * CORES} here)",
+                                 check="threads")
     compile: bool = option(False, "torch.compile the networks (inductor): compiles for a "
                            "while first; on a CPU no faster (README, Benchmarks)")
 
-    def validate(self) -> None:
-        """Check every option against its range; :class:`ConfigError` names the first bad one."""
+    def validate(self, for_run: bool = True) -> None:
+        """Check every option's type and range; :class:`ConfigError` names the first bad one.
+
+        ``for_run=False`` checks only what a saved config must hold to rebuild its models (a
+        checkpoint's): not the device, ``--out`` or the limits of this machine."""
+        for f in dataclasses.fields(self):
+            what = _type_error(getattr(self, f.name), f.type)
+            if what:
+                raise ConfigError(f"{f.name} (--{f.name.replace('_', '-')}) must be {what}, "
+                                  f"got {getattr(self, f.name)!r}")
         if (self.epochs is None) == (self.steps is None):
             raise ConfigError("give exactly one of epochs (--epochs) or steps (--steps)")
         size = self.image_size
@@ -206,7 +264,7 @@ class TrainConfig:
             if meta.get("choices") and value not in meta["choices"]:
                 raise ConfigError(f"{f.name} ({flag}) must be one of "
                                   f"{', '.join(map(str, meta['choices']))}, got {value!r}")
-            if meta.get("check"):
+            if meta.get("check") and (for_run or meta["check"] not in MACHINE):
                 ok, what = CHECKS[meta["check"]]
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or not ok(value):
                     raise ConfigError(f"{f.name} ({flag}) must be {what}, got {value!r}")
@@ -215,6 +273,13 @@ class TrainConfig:
             raise ConfigError(f"quality (--quality) fd needs a dataset with class labels "
                               f"({', '.join(FD_DATASETS)}), got --dataset {self.dataset}; use "
                               "--quality none or auto")
+        if not for_run:
+            return
+        if not self.out.strip():
+            raise ConfigError(f"out (--out) must name a folder for the run, got {self.out!r}")
+        if Path(self.out).exists() and not Path(self.out).is_dir():
+            raise ConfigError(f"out (--out) {self.out} is a file, not a folder; give the run's "
+                              "folder (created if missing)")
         if self.device != "auto":
             try:
                 dev = torch.device(self.device)
@@ -257,14 +322,119 @@ def list_checkpoints(out: str | Path) -> list[Path]:
     return sorted(Path(out).glob("ckpt-*.pt"))
 
 
-def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
+RESUME_KEYS = ("optG", "optD", "step", "fixed_z", "rng")
+
+
+def load_checkpoint(path: str | Path, map_location="cpu", resume: bool = False) -> dict:
     """A training checkpoint, loaded safely (:func:`dcgan_lib.checkpoint.load`: tensors and
-    plain data only); :class:`CheckpointError` when it is not one of ours."""
+    plain data only) and checked (:func:`check_checkpoint`): the loader of every consumer
+    (``dcgan sample``, ``--resume``, the chapters). :class:`CheckpointError` names the file and
+    what is wrong when it is not a checkpoint of ours; ``resume`` also asks for what a resume
+    reads (optimisers, step, fixed noise, random states)."""
     ck = ckpt_mod.load(path, map_location)
-    if not isinstance(ck, dict) or "G" not in ck or "config" not in ck:
-        raise CheckpointError(f"{path} is not a dcgan_lib training checkpoint (no G / config "
-                              "inside)")
+    check_checkpoint(ck, path, resume)
     return ck
+
+
+def check_checkpoint(ck, path: str | Path, resume: bool = False) -> TrainConfig:
+    """Check a loaded checkpoint before anything uses it: its keys, its config (types and
+    ranges, :meth:`TrainConfig.validate`) and that every tensor has the shape of the models
+    that config builds (built on the ``meta`` device: no memory, no random draws). Returns the
+    config; raises :class:`CheckpointError`, one line naming ``path`` and the fault."""
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"checkpoint {path}: {what}; it was not written by dcgan train "
+                               "or was changed since: use another ckpt-*.pt of the run")
+
+    if not isinstance(ck, dict):
+        raise bad(f"holds a {type(ck).__name__}, not a dict of config, G and D")
+    needed = ("config", "G", "D", "nc") + (RESUME_KEYS if resume else ())
+    missing = [k for k in needed if k not in ck]
+    if missing:
+        raise bad(f"no {', '.join(missing)} inside" + (" (needed to resume)" if resume and
+                                                      set(missing) <= set(RESUME_KEYS) else ""))
+    saved = ck["config"]
+    if not isinstance(saved, dict):
+        raise bad(f"its config is a {type(saved).__name__}, not a dict of settings")
+    try:
+        cfg = TrainConfig.from_dict(saved)
+        cfg.validate(for_run=False)
+    except (ConfigError, TypeError) as err:
+        raise bad(f"its config is invalid: {err}") from None
+    nc, ny = ck["nc"], ck.get("ny", 0)
+    for name, v, low in (("nc", nc, 1), ("ny", ny, 0)):
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise bad(f"{name} must be a whole number >= {low}, got {v!r}")
+    if cfg.channels is not None and nc != cfg.channels:
+        raise bad(f"nc is {nc} but its config says channels={cfg.channels}")
+    try:
+        with torch.device("meta"):
+            G, D = build_models(cfg, nc, ny)
+    except (ConfigError, ValueError) as err:
+        raise bad(f"its config builds no models: {err}") from None
+    model = f"its config's model ({_widths(cfg, nc, ny)})"
+    for name, net in (("G", G), ("D", D)):
+        _check_tensors(ck[name], net.state_dict(), name, model, bad)
+    if not resume:
+        return cfg
+    for name, net in (("optG", G), ("optD", D)):
+        _check_optimiser(ck[name], list(net.parameters()), name, bad)
+    step = ck["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise bad(f"step must be a whole number >= 0, got {step!r}")
+    fz = ck["fixed_z"]
+    if not isinstance(fz, torch.Tensor) or tuple(fz.shape) != (cfg.num_samples, cfg.nz):
+        got = tuple(fz.shape) if isinstance(fz, torch.Tensor) else type(fz).__name__
+        raise bad(f"fixed_z must be a tensor of shape ({cfg.num_samples}, {cfg.nz}) "
+                  f"(num_samples, nz), got {got}")
+    rng = ck["rng"]
+    if not (isinstance(rng, dict) and isinstance(rng.get("torch"), torch.Tensor)
+            and rng["torch"].dtype == torch.uint8 and isinstance(rng.get("python"), (list, tuple))):
+        raise bad("rng must hold the torch (a uint8 tensor) and python random states")
+    return cfg
+
+
+def _widths(cfg: TrainConfig, nc: int, ny: int) -> str:
+    s = f"image_size {cfg.image_size}, nc {nc}, nz {cfg.nz}, ngf {cfg.ngf}, ndf {cfg.ndf}"
+    return s + (f", ny {ny}, arch {cfg.arch}, nfc {cfg.nfc}" if cfg.labels else
+                f", variant {cfg.variant}")
+
+
+def _check_tensors(given, expected: dict, name: str, model: str, bad) -> None:
+    """``given`` is a state dict with exactly the keys and shapes of ``expected``."""
+    if not isinstance(given, dict):
+        raise bad(f"{name} is a {type(given).__name__}, not a dict of tensors")
+    missing = [k for k in expected if k not in given]
+    extra = [str(k) for k in given if k not in expected]
+    if missing or extra:
+        what = [f"missing {', '.join(missing[:3])}"] if missing else []
+        what += [f"unexpected {', '.join(extra[:3])}"] if extra else []
+        raise bad(f"the tensors of {name} are not those of {model}: {'; '.join(what)}")
+    for k, v in expected.items():
+        t = given[k]
+        if not isinstance(t, torch.Tensor) or t.shape != v.shape:
+            got = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise bad(f"{name}'s {k} has shape {got}, but {model} has {tuple(v.shape)}")
+
+
+def _check_optimiser(state, params: list, name: str, bad) -> None:
+    """``state`` is an Adam state dict for ``params``: one entry per parameter, its moments of
+    the parameter's shape (what ``Optimizer.load_state_dict`` and the next step rely on)."""
+    groups = state.get("param_groups") if isinstance(state, dict) else None
+    if not (isinstance(groups, list) and all(isinstance(g, dict) and
+                                             isinstance(g.get("params"), list) for g in groups)
+            and isinstance(state.get("state"), dict)):
+        raise bad(f"{name} is not an optimiser state (param_groups and state)")
+    ids = [i for g in groups for i in g["params"]]
+    if len(ids) != len(params):
+        raise bad(f"{name} is for {len(ids)} parameters, its model has {len(params)}")
+    shape = dict(zip(ids, (p.shape for p in params)))
+    for i, st in state["state"].items():
+        if i not in shape or not isinstance(st, dict):
+            raise bad(f"{name} holds state for an unknown parameter {i!r}")
+        for k, t in st.items():
+            if isinstance(t, torch.Tensor) and t.dim() and t.shape != shape[i]:
+                raise bad(f"{name}'s {k} of parameter {i} has shape {tuple(t.shape)}, the "
+                          f"parameter {tuple(shape[i])}")
 
 
 def build_models(cfg: TrainConfig, nc: int, ny: int = 0) -> tuple[nn.Module, nn.Module]:
@@ -297,7 +467,9 @@ def lr_at(cfg: TrainConfig, epoch: int, epochs: float) -> float:
 
 
 def load_models(path: str | Path, device="cpu") -> tuple[Generator, Discriminator, TrainConfig]:
-    """``(G, D, config)`` of a checkpoint written by :class:`Trainer`, on ``device``."""
+    """``(G, D, config)`` of a checkpoint written by :class:`Trainer`, on ``device``; the
+    checkpoint is checked first (:func:`load_checkpoint`). A conditional checkpoint
+    (``--labels``) gives the models of :mod:`dcgan_lib.conditional`: ``G(z, y)``."""
     ck = load_checkpoint(path)
     cfg = TrainConfig.from_dict(ck["config"])
     G, D = build_models(cfg, ck["nc"], ck.get("ny", 0))
@@ -309,6 +481,51 @@ def load_models(path: str | Path, device="cpu") -> tuple[Generator, Discriminato
 def load_generator(path: str | Path, device="cpu") -> Generator:
     """The generator of a checkpoint (for sampling and the later chapters)."""
     return load_models(path, device)[0]
+
+
+def estimate_sample_memory(cfg: TrainConfig, nc: int, ny: int, n: int,
+                           batch_size: int) -> int:
+    """Bytes that drawing ``n`` samples of the generator of ``cfg`` (``batch_size`` at a time)
+    and writing them as one grid (:func:`dcgan_lib.models.grid_floats`) takes: the activations
+    of one batch (counted on the ``meta`` device), the samples, the grid."""
+    from .models import _layer_output_numel, grid_floats
+    with torch.device("meta"):
+        G = build_models(cfg, nc, ny)[0]
+        z = torch.zeros(2, cfg.nz)
+        cond = (torch.zeros(2, ny),) if cfg.labels else ()  # one-hot labels
+        per_image = _layer_output_numel(G, z, *cond) / 2
+    image = nc * cfg.image_size ** 2
+    b = min(n, batch_size)
+    return int(4 * (b * (per_image + cfg.nz) + 3 * n * image + grid_floats(n, cfg.image_size)))
+
+
+def _duration(seconds: float) -> str:
+    for unit, s in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * s:
+            return f"{seconds / s:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def length_note(tr: "Trainer", timing: bool = True) -> str:
+    """One line on the run ``tr`` has ahead: its steps and, with ``timing``, how long they take
+    at the speed of a few steps timed here (:func:`time_steps`, in a temporary folder; the
+    run's random states are left as they were)."""
+    left = tr.total_steps - tr.step
+    note = (f"{tr.out}: {left:,} steps to run (to step {tr.total_steps:,}, "
+            f"{tr.steps_per_epoch:,} an epoch)")
+    if not timing or tr.world > 1 or tr.cfg.compile:
+        return note
+    state = random.getstate()
+    try:
+        with torch.random.fork_rng(devices=[tr.device.index or 0] if tr.cuda else []):
+            cfg = dataclasses.replace(tr.cfg, preload=False, limit=None, threads=None)
+            sec = time_steps(cfg, tr.dataset, steps=3)
+    except (ConfigError, RuntimeError, ValueError, OSError):
+        return note
+    finally:
+        random.setstate(state)
+    return note + (f"; about {_duration(left * sec)} at {sec:.3g} s a step timed on this "
+                   "machine (Ctrl-C stops it with a checkpoint; --resume continues)")
 
 
 def _fmt(v) -> str:
@@ -397,6 +614,10 @@ class Trainer:
         self.steps_per_epoch = self.n // (cfg.batch_size * self.world)
         self.total_steps = cfg.steps if cfg.steps is not None else \
             int(math.ceil(cfg.epochs * self.steps_per_epoch))
+        if self.total_steps > MAX_STEPS:
+            raise ConfigError(f"epochs (--epochs) {cfg.epochs:g} are {self.total_steps:,} steps "
+                              f"({self.steps_per_epoch:,} an epoch), more than the {MAX_STEPS:,} "
+                              "a run may take; give fewer --epochs")
         self.G, self.D = build_models(cfg, self.nc, self.ny)
         self.cuda = self.device.type == "cuda"
         # channels-last (NHWC): faster convolutions with cuDNN and with oneDNN on a CPU (measured
@@ -439,7 +660,7 @@ class Trainer:
         size = max(16, 1 << (cfg.image_size - 1).bit_length())  # the DCGAN at the next 2^k
         need = estimate_train_memory(size, nc, cfg.nz, cfg.ngf, cfg.ndf,
                                      cfg.batch_size, cfg.variant, dataset_images=n,
-                                     preload=cfg.preload)
+                                     preload=cfg.preload, samples=cfg.num_samples)
         if self.device.type == "cuda":
             free, where = torch.cuda.mem_get_info(self.device)[0], f"free on {self.device}"
         else:
@@ -447,9 +668,10 @@ class Trainer:
         if need > free:
             raise ConfigError(
                 f"this run needs about {need / 2**30:.1f} GiB ({cfg.image_size}x{cfg.image_size}, "
-                f"batch {cfg.batch_size}, widths {cfg.ngf}/{cfg.ndf}"
-                + (f", {n} images preloaded" if n else "") + f"), {free / 2**30:.1f} GiB "
-                f"{where}; lower --batch-size, --image-size or --ngf/--ndf, or use --no-preload")
+                f"batch {cfg.batch_size}, widths {cfg.ngf}/{cfg.ndf}, a sample grid of "
+                f"{cfg.num_samples}" + (f", {n} images preloaded" if n else "") +
+                f"), {free / 2**30:.1f} GiB {where}; lower --batch-size, --num-samples, "
+                "--image-size or --ngf/--ndf, or use --no-preload")
 
     def _say(self, msg: str) -> None:
         if self.main:
@@ -503,7 +725,7 @@ class Trainer:
         skipped = []
         for path in reversed(list_checkpoints(self.out)):
             try:
-                ck = load_checkpoint(path, map_location=self.device)
+                ck = load_checkpoint(path, map_location=self.device, resume=True)
             except CheckpointError as err:
                 warnings.warn(f"skipping unreadable checkpoint: {err}", stacklevel=2)
                 skipped.append(path.name)
@@ -843,12 +1065,17 @@ def _as_rng_state(s):
 
 
 def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
-          resume: bool | str = False, overwrite: bool = False) -> Trainer:
+          resume: bool | str = False, overwrite: bool = False, announce: bool = False
+          ) -> Trainer:
     """Build a :class:`Trainer`, run it to the end, return it. ``resume="auto"`` resumes when
-    ``cfg.out`` holds a checkpoint and starts a new run otherwise (a finished run only loads)."""
+    ``cfg.out`` holds a checkpoint and starts a new run otherwise (a finished run only loads).
+    ``announce``: a run of :data:`LONG_RUN` steps or more first prints its length, timed
+    (:func:`length_note`), on stderr."""
     if resume == "auto":
         resume = bool(list_checkpoints(cfg.out))
     tr = Trainer(cfg, dataset, evaluator, resume, overwrite)
+    if announce and tr.main and tr.total_steps - tr.step >= LONG_RUN:
+        tr._say(length_note(tr))
     tr.fit()
     return tr
 

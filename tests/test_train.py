@@ -165,7 +165,8 @@ def test_threads_option_sets_torch_threads(tmp_path, ds):
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(old)
-    with pytest.raises(ValueError, match=r"threads \(--threads\) must be at least 1, got 0"):
+    with pytest.raises(ValueError, match=r"threads \(--threads\) must be from 1 to \d+ "
+                                         r"\(4 per CPU core of this machine\), got 0"):
         Trainer(tiny(tmp_path, "c", threads=0), ds)
 
 
