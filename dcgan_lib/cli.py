@@ -119,7 +119,8 @@ def _train(args) -> int:
     from .checkpoint import NO_SPACE, RunFolderError
     from .distributed import init_from_env
     from .train import ConfigError, TrainConfig, TrainingInterrupted, train
-    given = {k: v for k, v in vars(args).items() if k not in ("cmd", "resume", "overwrite")}
+    given = {k: v for k, v in vars(args).items()
+             if k not in ("cmd", "resume", "overwrite", "as_program")}
     if args.resume and args.overwrite:
         return _error("train", "--resume and --overwrite exclude each other: --resume continues "
                       "the run in --out, --overwrite replaces it")
@@ -132,6 +133,8 @@ def _train(args) -> int:
         init_from_env()  # under torchrun: one process per device, DistributedDataParallel
         tr = train(cfg, resume=args.resume, overwrite=args.overwrite)
     except TrainingInterrupted as stop:
+        if getattr(args, "as_program", False):  # the checkpoint is written: more Ctrl-C's
+            _ignore_signals()                    # must not cut the exit short
         print(f"dcgan train: {stop}", file=sys.stderr)
         return stop.exit_code
     except KeyboardInterrupt:
@@ -182,6 +185,16 @@ def _sample(args) -> int:
     return 0
 
 
+def _ignore_signals() -> None:
+    """Ignore SIGINT and SIGTERM from here to the exit (a stopped run's last lines)."""
+    import signal
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            pass
+
+
 def _no_space(err: OSError) -> str:
     """One line for an out-of-space ``OSError``: the file, the space free there, what to do."""
     import shutil
@@ -208,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     _sample_parser(sub)
     fetch.add_parser(sub)
     args = ap.parse_args(argv)
+    args.as_program = argv is None  # the process's own command line, not a call from Python
     return {"train": _train, "sample": _sample, "data": fetch.run}[args.cmd](args)
 
 

@@ -786,7 +786,8 @@ class Trainer:
                 return
             stop["again"] = stop.get("again", 0) + 1
             if stop["again"] == 1 and self.main:
-                _note(f"{signal.Signals(signum).name} again: already stopping; the step in "
+                _note(("\n" if stop.get("bar") else "") +  # not at the end of the bar's line
+                      f"{signal.Signals(signum).name} again: already stopping; the step in "
                       "flight finishes and its checkpoint is written first, then the run exits "
                       "(kill -9 would lose the steps since the last checkpoint)")
 
@@ -804,6 +805,7 @@ class Trainer:
         if cfg.progress and self.main:
             from tqdm import tqdm
             bar = tqdm(total=end, initial=self.step, unit="step", dynamic_ncols=True)
+            stop["bar"] = True
         last: dict = {}
         self.G.train()
         self.D.train()
