@@ -113,6 +113,23 @@ def _install_warning_format() -> None:
 _install_warning_format()
 
 
+def save_figure(fig, path: Path, dpi: int = 110) -> None:
+    """``fig`` as a PNG at ``path``, written atomically: out of disk space it is one
+    :class:`~dcgan_lib.checkpoint.DiskFullError` naming the file, the bytes it needed and the
+    bytes free, and the figure already there (if any) is kept whole."""
+    import io
+
+    from .checkpoint import DiskFullError, write_bytes_atomic
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    try:
+        write_bytes_atomic(path, buf.getvalue())
+    except DiskFullError as err:
+        err.kept = f"the figure already at {path} (if any) is kept"
+        err.advice = "Free some space, then run the chapter again"
+        raise
+
+
 @dataclass
 class Run:
     """One chapter's run, made by :func:`setup`: where its outputs go and how they are
@@ -178,7 +195,7 @@ class Run:
         import matplotlib.pyplot as plt
         place_title_and_stamp(fig, title, self.caption)
         path = self.out / f"{name}.png"
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        save_figure(fig, path)
         plt.show()
         print(f"Figure {name}: {caption + ' ' if caption else ''}{self.caption}")
 

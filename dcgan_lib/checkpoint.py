@@ -13,7 +13,10 @@ folder must survive whatever happens to the process that writes it:
 * :class:`RunLock` keeps two runs out of one folder (an ``flock`` on ``<folder>/.lock``, which
   the kernel releases when its process dies, so a killed run's lock is taken over at once).
 * :class:`JsonlWriter` appends one JSON record a line; :func:`read_jsonl` drops a partial line
-  (a run killed or out of space while writing) with a warning instead of failing.
+  (a run killed or out of space while writing) or a malformed one (not a JSON object, a
+  ``step`` that is not an integer) with a warning naming the file and line instead of failing.
+* :func:`remove_stale_temp` removes the temporary files that a process killed in the middle of
+  :func:`write_bytes_atomic` left behind (``.<name>.tmp<pid>``), and only those.
 
 Every error a user can cause is a subclass of :class:`RunFolderError` with a one-line message
 that names the file and says what to do.
@@ -27,6 +30,7 @@ import json
 import os
 import pickle
 import pickletools
+import re
 import shutil
 import socket
 import time
@@ -61,19 +65,24 @@ class NothingToResumeError(RunFolderError):
 
 
 class DiskFullError(RunFolderError):
-    """No space left on the device while writing ``path``; ``kept`` names what survives."""
+    """No space left on the device while writing ``path``; ``kept`` names what survives and
+    ``advice`` what to do (for a training run: free some space, then ``--resume``)."""
 
-    def __init__(self, path: Path, needed: int, free: int, kept: str | None = None):
+    def __init__(self, path: Path, needed: int, free: int, kept: str | None = None,
+                 advice: str | None = None):
         super().__init__(path, needed, free, kept)
         self.path, self.needed, self.free, self.kept = Path(path), needed, free, kept
+        self.advice = advice
 
     def __str__(self) -> str:
         kept = self.kept or "nothing was overwritten"
-        return (f"no space left on the device writing {self.path}: it needs {_mb(self.needed)}, "
-                f"{_mb(self.free)} free; {kept}. Free some space, then continue with --resume")
+        advice = self.advice or "Free some space, then continue with --resume"
+        return (f"no space left on the device writing {self.path}: it needs {megabytes(self.needed)}, "
+                f"{megabytes(self.free)} free; {kept}. {advice}")
 
 
-def _mb(n: int) -> str:
+def megabytes(n: int) -> str:
+    """``n`` bytes as a short human-readable size (kB below a megabyte)."""
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 1024:.1f} kB"
 
 
@@ -99,11 +108,13 @@ def _write_all(fd: int, data: bytes | memoryview, path: Path) -> None:
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and a rename:
-    readers see the old file or the new one, never a mix. No temporary file is left behind."""
+    readers see the old file or the new one, never a mix. No temporary file is left behind
+    (but by a process killed in the middle: :func:`remove_stale_temp`). Out of space at any
+    stage (creating, writing, syncing, renaming) raises :class:`DiskFullError`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             _write_all(fd, data, path)
@@ -114,8 +125,35 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     except DiskFullError as err:
         err.needed = len(data)
         raise
+    except OSError as err:
+        if err.errno in NO_SPACE:
+            raise DiskFullError(path, len(data), _free_bytes(path.parent)) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# the temporary files of write_bytes_atomic in a run folder: ".<name>.tmp<pid>" for the files
+# a run writes atomically (checkpoints, best.pt, config.json, the rewritten logs, sample grids)
+_TEMP = re.compile(r"\.(ckpt-\d+\.pt|best\.pt|config\.json|log\.jsonl|epochs\.jsonl|"
+                   r"step-\d+\.png)\.tmp\d+")
+
+
+def remove_stale_temp(folder: str | Path) -> list[tuple[Path, int]]:
+    """Remove the temporary files that :func:`write_bytes_atomic` leaves when its process is
+    killed mid-write (``.ckpt-00000400.pt.tmp1234``, ...) from the run folder ``folder`` and its
+    ``samples/``; only names of that pattern, nothing else. Call it with the folder's lock
+    held (no live writer then). Returns ``(path, bytes)`` of each file removed."""
+    removed = []
+    for d in (Path(folder), Path(folder) / "samples"):
+        if not d.is_dir():
+            continue
+        for p in d.iterdir():
+            if _TEMP.fullmatch(p.name) and p.is_file() and not p.is_symlink():
+                size = p.stat().st_size
+                p.unlink(missing_ok=True)
+                removed.append((p, size))
+    return removed
 
 
 def save_atomic(obj: dict, path: str | Path) -> None:
@@ -245,7 +283,12 @@ class JsonlWriter:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as err:
+            if err.errno in NO_SPACE:  # no room for a new file's entry
+                raise DiskFullError(self.path, 0, _free_bytes(self.path.parent)) from None
+            raise
 
     def write(self, record: dict) -> None:
         _write_all(self.fd, (json.dumps(record) + "\n").encode(), self.path)
@@ -262,19 +305,39 @@ class JsonlWriter:
         self.close()
 
 
+def _malformed(record) -> str | None:
+    """Why a parsed log line is not a record a run wrote, or None when it is one."""
+    if not isinstance(record, dict):
+        return f"not a JSON object but {type(record).__name__}"
+    for key in ("step", "epoch"):
+        value = record.get(key)
+        if key in record and (isinstance(value, bool) or not isinstance(value, int)):
+            return f"its {key} is {value!r}, not an integer"
+    return None
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     """The records of a JSON-lines file. A line that is not JSON (a run killed, or out of
-    space, while writing it) is dropped with a warning naming the file and the line."""
+    space, while writing it), or not a record (not a JSON object, or a ``step`` / ``epoch``
+    that is not an integer: edited by hand, another program's file) is dropped with a warning
+    naming the file and the line."""
     path = Path(path)
     records = []
     for i, line in enumerate(path.read_bytes().splitlines(), 1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             warnings.warn(f"{path}, line {i}: dropped a partial record ({line[:40]!r}), "
                           "left by a run that stopped while writing it", stacklevel=2)
+            continue
+        why = _malformed(record)
+        if why:
+            warnings.warn(f"{path}, line {i}: dropped a malformed record ({line[:40]!r}): "
+                          f"{why}", stacklevel=2)
+            continue
+        records.append(record)
     return records
 
 

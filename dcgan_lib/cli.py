@@ -65,39 +65,70 @@ def _sample_parser(sub) -> argparse.ArgumentParser:
     return s
 
 
+def _events(history) -> list[tuple]:
+    """``(step, event)`` of each entry of a run's history (for telling which one is newer)."""
+    if not isinstance(history, list):
+        return []
+    return [(h.get("step"), h.get("event")) for h in history if isinstance(h, dict)]
+
+
+def requested_length(saved: dict, config_json: dict | None) -> dict:
+    """``{"steps": ..., "epochs": ...}``: the length the newest start or resume of the run
+    asked for. ``config.json`` is written before a run's first step, so when a resume that
+    asked for more steps stopped before its first checkpoint (disk full, a signal, a crash)
+    its history is newer than the checkpoint's, and its last recorded length wins."""
+    length = {"steps": saved.get("steps"), "epochs": saved.get("epochs")}
+    if not isinstance(config_json, dict):
+        return length
+    theirs, ours = _events(config_json.get("history")), _events(saved.get("history"))
+    if len(theirs) <= len(ours) or theirs[:len(ours)] != ours:
+        return length  # not newer than the checkpoint, or of another run
+    for event in reversed(config_json["history"]):
+        if isinstance(event, dict) and ("steps" in event or "epochs" in event):
+            return {"steps": event.get("steps"), "epochs": event.get("epochs")}
+    return {"steps": config_json.get("steps"), "epochs": config_json.get("epochs")}
+
+
 def resume_config(out: str, given: dict):
     """The config of a resumed run: the newest readable checkpoint's (else config.json's),
-    with the options given on the command line on top; None when there is nothing to read."""
+    with the options given on the command line on top; None when there is nothing to read.
+    The run's length, when not given, is the one its newest start or resume asked for
+    (:func:`requested_length`), not an older one the checkpoint was written under."""
     import json
 
     from .checkpoint import CheckpointError
     from .train import TrainConfig, list_checkpoints, load_checkpoint
-    saved = None
+    saved = history = None
     for path in reversed(list_checkpoints(out)):
         try:  # the checkpoint Trainer.resume will take: the newest that passes its checks
-            saved = load_checkpoint(path, resume=True)["config"]
+            ck = load_checkpoint(path, resume=True)
+            saved, history = ck["config"], ck.get("history")
             break
         except CheckpointError:
             continue
-    if saved is None and (Path(out) / "config.json").is_file():
+    config_json = None
+    if (Path(out) / "config.json").is_file():
         try:
-            saved = json.loads((Path(out) / "config.json").read_text())
+            config_json = json.loads((Path(out) / "config.json").read_text())
         except (ValueError, OSError):
-            saved = None
-        if not isinstance(saved, dict):
-            saved = None
-    if saved is None:
+            config_json = None
+    if saved is None and isinstance(config_json, dict):
+        saved, history = config_json, config_json.get("history")
+    if not isinstance(saved, dict):
         return None
     if "epochs" in given or "steps" in given:  # the run's length is given anew
         saved = {**saved, "epochs": None, "steps": None}
+    else:
+        saved = {**saved, **requested_length({**saved, "history": history}, config_json)}
     return TrainConfig.from_dict({**saved, **given})
 
 
 def _train(args) -> int:
-    from .checkpoint import RunFolderError
+    from .checkpoint import NO_SPACE, RunFolderError
     from .distributed import init_from_env
     from .train import ConfigError, TrainConfig, TrainingInterrupted, train
-    given = {k: v for k, v in vars(args).items() if k not in ("cmd", "resume", "overwrite")}
+    given = {k: v for k, v in vars(args).items()
+             if k not in ("cmd", "resume", "overwrite", "as_program")}
     if args.resume and args.overwrite:
         return _error("train", "--resume and --overwrite exclude each other: --resume continues "
                       "the run in --out, --overwrite replaces it")
@@ -110,15 +141,22 @@ def _train(args) -> int:
         init_from_env()  # under torchrun: one process per device, DistributedDataParallel
         tr = train(cfg, resume=args.resume, overwrite=args.overwrite, announce=True)
     except TrainingInterrupted as stop:
+        if getattr(args, "as_program", False):  # the checkpoint is written: more Ctrl-C's
+            _ignore_signals()                    # must not cut the exit short
         print(f"dcgan train: {stop}", file=sys.stderr)
         return stop.exit_code
     except KeyboardInterrupt:
-        print("dcgan train: interrupted before training started; the run folder is as it was",
-              file=sys.stderr)
+        # once training has started a signal ends in TrainingInterrupted (above), never here
+        print("dcgan train: interrupted before the first step (while setting up); no step ran "
+              "and no checkpoint was written", file=sys.stderr)
         return 130
     except RunFolderError as err:  # locked, nothing to resume, disk full, unreadable file
         return _error("train", err, code=1)
-    except (ConfigError, ValueError, FileNotFoundError, FileExistsError, OSError) as err:
+    except OSError as err:
+        if err.errno in NO_SPACE:  # out of space outside the run folder's own writes
+            return _error("train", _no_space(err), code=1)
+        return _error("train", err)
+    except (ConfigError, ValueError, FileNotFoundError, FileExistsError) as err:
         return _error("train", err)
     print(f"done: {tr.step} steps; checkpoints and samples in {cfg.out}")
     return 0
@@ -210,6 +248,30 @@ def _sample(args) -> int:
     return 0
 
 
+def _ignore_signals() -> None:
+    """Ignore SIGINT and SIGTERM from here to the exit (a stopped run's last lines)."""
+    import signal
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            pass
+
+
+def _no_space(err: OSError) -> str:
+    """One line for an out-of-space ``OSError``: the file, the space free there, what to do."""
+    import shutil
+    where = Path(err.filename) if err.filename else None
+    try:
+        free = shutil.disk_usage(where.parent if where else ".").free
+        room = f"{free / 2**20:.1f} MB free"
+    except OSError:
+        room = "free space unknown"
+    return (f"no space left on the device writing {where or '(unnamed file)'} ({room}); "
+            "the run's checkpoints are as they were. Free some space, then run the same "
+            "command again (with --resume if a checkpoint was written)")
+
+
 def _error(cmd: str, err, code: int = 2) -> int:
     print(f"dcgan {cmd}: error: {err}", file=sys.stderr)
     return code
@@ -222,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     _sample_parser(sub)
     fetch.add_parser(sub)
     args = ap.parse_args(argv)
+    args.as_program = argv is None  # the process's own command line, not a call from Python
     return {"train": _train, "sample": _sample, "data": fetch.run}[args.cmd](args)
 
 

@@ -200,6 +200,9 @@ class CheckedImageFolder(datasets.ImageFolder):
                 "images in sub-folders (one per label) or use a folder of images only")
         if top:  # a plain folder of images: one class, label 0
             return [""], {"": 0}
+        if not subs:
+            raise FileNotFoundError(f"no image it reads in {directory}: "
+                                    f"{_extensions_note(directory)}")
         return super().find_classes(directory)
 
     def make_dataset(self, directory: str, class_to_idx: dict[str, int], *args, **kw
@@ -210,7 +213,12 @@ class CheckedImageFolder(datasets.ImageFolder):
             return [(os.path.join(directory, n), 0) for n in sorted(os.listdir(directory))
                     if has_file_allowed_extension(n, IMG_EXTENSIONS)
                     and os.path.isfile(os.path.join(directory, n))]
-        return super().make_dataset(directory, class_to_idx, *args, **kw)
+        try:
+            return super().make_dataset(directory, class_to_idx, *args, **kw)
+        except FileNotFoundError as err:  # a class sub-folder without an image it reads
+            first = str(err).split(".")[0]
+            raise FileNotFoundError(f"{first} in {directory}: "
+                                    f"{_extensions_note(directory, True)}") from None
 
     def __getitem__(self, index: int):
         path, target = self.samples[index]
@@ -222,6 +230,21 @@ class CheckedImageFolder(datasets.ImageFolder):
         if self.transform is not None:
             img = self.transform(img)
         return img, target
+
+
+def _extensions_note(directory: str, walk: bool = False) -> str:
+    """What an image folder reads and what ``directory`` holds (its files' extensions, with
+    ``walk`` those of its sub-folders too), e.g. "it reads .jpg, .png, ...; found .gif (12)"."""
+    from collections import Counter
+    if walk:
+        names = [n for _, _, files in os.walk(directory) for n in files]
+    else:
+        names = [e.name for e in os.scandir(directory) if e.is_file()]
+    found = Counter(os.path.splitext(n)[1].lower() or "(no extension)" for n in names
+                    if not n.startswith("."))
+    held = ", ".join(f"{ext} ({k})" for ext, k in found.most_common(5)) or "no files"
+    return (f"it reads {', '.join(IMG_EXTENSIONS)}; found {held}. Convert the images to one "
+            "of those (e.g. PNG)")
 
 
 def _pil_loader(path: str) -> Image.Image:

@@ -285,7 +285,7 @@ def batch_stats(model: nn.Module) -> Iterator[nn.Module]:
 ACTIVATION_FACTOR = 1.5
 
 
-def _layer_output_numel(model: nn.Module, *inputs: torch.Tensor) -> int:
+def layer_output_numel(model: nn.Module, *inputs: torch.Tensor) -> int:
     """Elements of the new tensors the leaf modules of ``model`` output in one forward of
     ``inputs``: views (``Reshape``, ``Flatten``) and in-place activations are not counted."""
     total = 0
@@ -346,8 +346,8 @@ def estimate_train_memory(image_size: int, nc: int, nz: int, ngf: int, ndf: int,
         n = 2  # batch-norm needs two values per channel in training mode
         z = torch.zeros(n, nz)
         x = torch.zeros(n, nc, image_size, image_size)
-        per_image_g = _layer_output_numel(G, z) / n
-        per_image = per_image_g + _layer_output_numel(D, x) / n
+        per_image_g = layer_output_numel(G, z) / n
+        per_image = per_image_g + layer_output_numel(D, x) / n
     params = count_parameters(G) + count_parameters(D)
     image = nc * image_size * image_size
     step = batch_size * (ACTIVATION_FACTOR * per_image + 2 * image + nz)

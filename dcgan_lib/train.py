@@ -17,9 +17,12 @@ sample noise, the config and its history).
 
 A run folder is never lost or clobbered (:mod:`dcgan_lib.checkpoint`): a lock keeps a second
 run out; ``resume`` continues from the newest readable checkpoint or stops with a message,
-never from step 0 on its own; logs are cut back to the checkpoint's step; SIGINT and SIGTERM
-finish the current step and write a checkpoint; out of disk space is a one-line error naming
-the checkpoint kept; ``config.json`` records every setting changed on a resume.
+never from step 0 on its own; logs are cut back to the checkpoint's step (lines that are not
+records are dropped with a warning); SIGINT and SIGTERM finish the current step and write a
+checkpoint, and further signals wait until it is written; out of disk space anywhere
+(checkpoints, logs, sample grids) is a one-line error naming the file and the checkpoint kept;
+``config.json`` records the length every start and resume asked for and every setting changed
+on a resume; temporary files a killed write left are removed when a run starts or resumes.
 
 Under ``torchrun`` (``torch.distributed`` initialised, see :mod:`dcgan_lib.distributed`) the
 same trainer runs data-parallel: both networks are wrapped in ``DistributedDataParallel``, each
@@ -69,15 +72,18 @@ class ConfigError(ValueError):
 
 
 class TrainingInterrupted(Exception):
-    """SIGINT or SIGTERM stopped a run after a step; a checkpoint of that step was written."""
+    """SIGINT or SIGTERM stopped a run after a step; a checkpoint of that step was written.
+    ``ran``: the steps this call of :meth:`Trainer.fit` ran."""
 
-    def __init__(self, signum: int, step: int, path: Path | None):
-        self.signum, self.step, self.path = signum, step, path
+    def __init__(self, signum: int, step: int, path: Path | None, ran: int | None = None):
+        self.signum, self.step, self.path, self.ran = signum, step, path, ran
         self.exit_code = 128 + signum
         name = signal.Signals(signum).name
         where = f"checkpoint {path} written" if path else "no checkpoint written"
-        super().__init__(f"stopped by {name} at step {step}; {where}; continue with the same "
-                         "command and --resume")
+        ran_ = "" if ran is None else \
+            f" ({ran} step{'' if ran == 1 else 's'} ran this time, from step {step - ran})"
+        super().__init__(f"stopped by {name} at step {step}{ran_}; {where}; continue with the "
+                         "same command and --resume")
 
 
 def option(default, help: str, check: str | None = None, choices: tuple | None = None):
@@ -325,6 +331,15 @@ def list_checkpoints(out: str | Path) -> list[Path]:
 RESUME_KEYS = ("optG", "optD", "step", "fixed_z", "rng")
 
 
+def checkpoint_readable(path: str | Path) -> bool:
+    """Whether ``path`` loads as a training checkpoint that ``resume`` would accept."""
+    try:
+        load_checkpoint(path, resume=True)
+    except (CheckpointError, OSError):
+        return False
+    return True
+
+
 def load_checkpoint(path: str | Path, map_location="cpu", resume: bool = False) -> dict:
     """A training checkpoint, loaded safely (:func:`dcgan_lib.checkpoint.load`: tensors and
     plain data only) and checked (:func:`check_checkpoint`): the loader of every consumer
@@ -488,12 +503,12 @@ def estimate_sample_memory(cfg: TrainConfig, nc: int, ny: int, n: int,
     """Bytes that drawing ``n`` samples of the generator of ``cfg`` (``batch_size`` at a time)
     and writing them as one grid (:func:`dcgan_lib.models.grid_floats`) takes: the activations
     of one batch (counted on the ``meta`` device), the samples, the grid."""
-    from .models import _layer_output_numel, grid_floats
+    from .models import layer_output_numel, grid_floats
     with torch.device("meta"):
         G = build_models(cfg, nc, ny)[0]
         z = torch.zeros(2, cfg.nz)
         cond = (torch.zeros(2, ny),) if cfg.labels else ()  # one-hot labels
-        per_image = _layer_output_numel(G, z, *cond) / 2
+        per_image = layer_output_numel(G, z, *cond) / 2
     image = nc * cfg.image_size ** 2
     b = min(n, batch_size)
     return int(4 * (b * (per_image + cfg.nz) + 3 * n * image + grid_floats(n, cfg.image_size)))
@@ -550,6 +565,7 @@ class Trainer:
         cfg.validate()
         self.cfg, self.evaluator = cfg, evaluator
         self.out = Path(cfg.out)
+        self._readable_seen: dict[str, tuple] = {}  # name -> (size, mtime, readable)
         self.rank, self.world = dist_mod.rank_and_world()
         self.main = self.rank == 0
         if resume and not self.out.is_dir():
@@ -565,13 +581,17 @@ class Trainer:
                           f"running (pid {self.lock.took_over.get('pid')})")
         try:
             self._setup(dataset)
-            self.history: list[dict] = [{"step": 0, "event": "start"}]
+            self.history: list[dict] = [{"step": 0, "event": "start", **self._length()}]
             if resume:
                 self.resume()
             else:
                 self._start_fresh(overwrite)
             self.start_step = self.step
-        except BaseException:
+            if self.main:  # with the lock held: no live process is writing them
+                self._remove_stale_temp()
+        except BaseException as err:
+            if isinstance(err, DiskFullError) and err.kept is None and self.main:
+                err.kept = self._kept()
             self.lock.release()
             if created and self.main:
                 for p in (self.out / ".lock", self.out):
@@ -677,6 +697,44 @@ class Trainer:
         if self.main:
             print(msg, file=sys.stderr, flush=True)
 
+    def _length(self) -> dict:
+        """The length this run is asked for, as recorded in each history event."""
+        return {"steps": self.cfg.steps, "epochs": self.cfg.epochs}
+
+    def _remove_stale_temp(self) -> None:
+        """Remove the ``.<name>.tmp<pid>`` files of this run folder that a process killed
+        while writing left behind (:func:`dcgan_lib.checkpoint.remove_stale_temp`)."""
+        removed = ckpt_mod.remove_stale_temp(self.out)
+        if removed:
+            names = ", ".join(f"{p.name} ({ckpt_mod.megabytes(n)})" for p, n in removed[:3])
+            more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
+            self._say(f"removed {len(removed)} temporary file(s) left in {self.out} by a write "
+                      f"that was cut short: {names}{more}")
+
+    def _readable(self, path: Path) -> bool:
+        """:func:`checkpoint_readable`, remembered per file (name, size, modification time) so
+        that each checkpoint is read at most once by this trainer."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        seen = self._readable_seen.get(path.name)
+        if seen and seen[:2] == (st.st_size, st.st_mtime_ns):
+            return seen[2]
+        ok = checkpoint_readable(path)
+        self._readable_seen[path.name] = (st.st_size, st.st_mtime_ns, ok)
+        return ok
+
+    def _good_checkpoints(self) -> list[Path]:
+        """The step checkpoints that load, oldest first (unreadable ones are left out)."""
+        return [p for p in list_checkpoints(self.out) if self._readable(p)]
+
+    def _kept(self) -> str:
+        """What a run that cannot go on leaves: its newest readable checkpoint."""
+        good = self._good_checkpoints()
+        return (f"the last good checkpoint {good[-1]} is kept" if good else
+                "no checkpoint of this run was written yet")
+
     # -- the run folder ------------------------------------------------------------
     def _run_files(self) -> list[Path]:
         names = ("best.pt", "log.jsonl", "epochs.jsonl", "config.json")
@@ -709,14 +767,18 @@ class Trainer:
 
     def save(self, name: str | None = None) -> Path:
         """Write a checkpoint (``ckpt-<step>.pt``, or ``name``) atomically; keep the last
-        ``keep_last`` step checkpoints."""
+        ``keep_last`` readable step checkpoints (an unreadable one takes no slot and is left
+        as it is)."""
         path = self.out / (name or f"ckpt-{self.step:08d}.pt")
         if not self.main:
             return path
         save_atomic(self.state(), path)
         if name is None:
-            for old in list_checkpoints(self.out)[:-self.cfg.keep_last]:
+            st = path.stat()
+            self._readable_seen[path.name] = (st.st_size, st.st_mtime_ns, True)
+            for old in self._good_checkpoints()[:-self.cfg.keep_last]:
                 old.unlink()
+                self._readable_seen.pop(old.name, None)
         return path
 
     def resume(self) -> Path:
@@ -778,7 +840,8 @@ class Trainer:
                 group["lr"] = self.cfg.lr
                 group["betas"] = (self.cfg.beta1, self.cfg.beta2)
                 group["weight_decay"] = self.cfg.weight_decay
-        self.history.append({"step": self.step, "event": "resume", "changed": changed})
+        self.history.append({"step": self.step, "event": "resume", **self._length(),
+                             "changed": changed})
         applied = [f"{k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changed.items() if k in OPTIMISER]
         if applied:
             self._say(f"from step {self.step}: {', '.join(applied)} (recorded in config.json)")
@@ -886,33 +949,37 @@ class Trainer:
             return self.G(z.to(self.device), *cond).float().cpu()
 
     def save_samples(self) -> Path:
-        """Write the fixed-noise grid to ``samples/step-XXXXXXXX.png``."""
+        """Write the fixed-noise grid to ``samples/step-XXXXXXXX.png`` (atomically: out of
+        space it is :class:`DiskFullError` naming the file, and no partial PNG is left)."""
+        import io
+
         from torchvision.utils import save_image
         path = self.out / "samples" / f"step-{self.step:08d}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
         x = self.sample()
         nrow = self.ny if self.cfg.labels else int(math.sqrt(len(x))) or 1
-        save_image(x * 0.5 + 0.5, path, nrow=nrow, padding=1)
+        buf = io.BytesIO()
+        save_image(x * 0.5 + 0.5, buf, format="png", nrow=nrow, padding=1)
+        write_bytes_atomic(path, buf.getvalue())
         return path
 
     def fit(self, until_step: int | None = None) -> dict:
         """Train to ``total_steps`` (or ``until_step``); returns the last epoch record.
 
         SIGINT / SIGTERM (in the main thread) finish the current step, write a checkpoint and
-        raise :class:`TrainingInterrupted`; out of disk space raises :class:`DiskFullError`
-        naming the checkpoint kept. The run folder's lock is released on the way out.
+        raise :class:`TrainingInterrupted` saying how many steps ran; a further signal while
+        it stops neither cuts the step nor the checkpoint (it is deferred, with a note on
+        stderr). Out of disk space raises :class:`DiskFullError` naming the file and the
+        checkpoint kept. The run folder's lock is released on the way out.
         """
         end = min(self.total_steps, until_step) if until_step is not None else self.total_steps
-        if self.main:
-            self.lock.acquire()
-        stop: dict = {}
+        stop: dict = {"from": self.step}
         handlers = self._catch_signals(stop)
         try:
+            if self.main:
+                self.lock.acquire()
             return self._loop(end, stop)
         except DiskFullError as err:
-            kept = list_checkpoints(self.out)
-            err.kept = (f"the last good checkpoint {kept[-1]} is kept" if kept else
-                        "no checkpoint of this run was written yet")
+            err.kept = self._kept()
             raise
         finally:
             for sig, old in handlers.items():
@@ -920,12 +987,23 @@ class Trainer:
             self.lock.release()
 
     def _catch_signals(self, stop: dict) -> dict:
+        """Route SIGINT and SIGTERM to ``stop["signal"]`` (checked after every step) for the
+        whole of :meth:`fit`. A second signal is deferred: acting on it at once would cut the
+        step or the stop checkpoint and lose the steps since the last one (``kill -9`` still
+        stops at once; the atomic writes keep the last checkpoint whole)."""
         if threading.current_thread() is not threading.main_thread():
             return {}
 
         def handler(signum, frame):
-            stop["signal"] = signum
-            signal.signal(signum, handlers[signum])  # a second one acts at once
+            if "signal" not in stop:
+                stop["signal"] = signum
+                return
+            stop["again"] = stop.get("again", 0) + 1
+            if stop["again"] == 1 and self.main:
+                _note(("\n" if stop.get("bar") else "") +  # not at the end of the bar's line
+                      f"{signal.Signals(signum).name} again: already stopping; the step in "
+                      "flight finishes and its checkpoint is written first, then the run exits "
+                      "(kill -9 would lose the steps since the last checkpoint)")
 
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         for s in handlers:
@@ -941,6 +1019,7 @@ class Trainer:
         if cfg.progress and self.main:
             from tqdm import tqdm
             bar = tqdm(total=end, initial=self.step, unit="step", dynamic_ncols=True)
+            stop["bar"] = True
         last: dict = {}
         self.G.train()
         self.D.train()
@@ -973,7 +1052,8 @@ class Trainer:
                     if self._stopping(stop):
                         path = None if saved else self.save()
                         raise TrainingInterrupted(stop.get("signal", signal.SIGTERM), self.step,
-                                                  path or self.out / f"ckpt-{self.step:08d}.pt")
+                                                  path or self.out / f"ckpt-{self.step:08d}.pt",
+                                                  ran=self.step - stop["from"])
                     if self.step >= end:
                         break
         finally:
@@ -992,8 +1072,8 @@ class Trainer:
     def _stopping(self, stop: dict) -> bool:
         """Whether a signal asked to stop; under torchrun every process agrees on it."""
         if self.world == 1:
-            return bool(stop)
-        flag = torch.tensor([1.0 if stop else 0.0], device=self.device)
+            return "signal" in stop
+        flag = torch.tensor([1.0 if "signal" in stop else 0.0], device=self.device)
         torch.distributed.all_reduce(flag)
         return flag.item() > 0
 
@@ -1022,6 +1102,18 @@ class Trainer:
     def close(self) -> None:
         """Release the run folder (also done at the end of :meth:`fit`)."""
         self.lock.release()
+
+
+def _note(msg: str) -> None:
+    """A line on stderr from a signal handler: ``print`` may find stderr's buffer busy (the
+    progress bar writing when the signal came), then the line goes to the descriptor."""
+    try:
+        print(msg, file=sys.stderr, flush=True)
+    except (RuntimeError, OSError, ValueError):
+        try:
+            os.write(2, (msg + "\n").encode())
+        except OSError:
+            pass
 
 
 def _num_classes(dataset: Dataset) -> int:
