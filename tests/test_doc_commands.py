@@ -9,8 +9,10 @@ sets), or not at all, with the reason. A command with no entry fails
 matches no command (stale). Commands in prose or in Python blocks are not collected.
 
 How a documented command becomes a runnable one, for all of them: ``.venv/bin/X`` is this
-test's own environment's ``X``; ``python`` is this test's Python and ``dcgan`` its
-``python -m dcgan_lib.cli`` (both through small scripts first on ``PATH``); ``$DATA`` (and
+test's own environment's ``X``; a simple ``dcgan ...`` or ``python ci/run_book.py ...``
+command runs in this process through the same ``main`` (torch is imported once, which keeps the
+suite fast), anything else through ``bash -c`` with ``python`` this test's Python and ``dcgan``
+its ``dcgan_lib.cli`` (small scripts first on ``PATH``); ``$DATA`` (and
 ``DIR``, ``~/data``, ``/data/lsun``) is a data root of tiny fixture data sets in their real
 formats (tests/fixtures_full.py; torchvision's MD5 tables are patched for them, as in
 tests/test_full_tiny.py); ``$R`` is ``results/full``; commands run in a fresh working folder
@@ -24,7 +26,7 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -147,7 +149,6 @@ class Case:
     expect: tuple[str, ...] = ()       # in stdout + stderr
     requires: str | None = None        # a case that must have run first (same working folder)
     check: Callable[[Path], None] | None = None   # more assertions on the working folder
-    marks: tuple = field(default_factory=tuple)
 
 
 def _executed_parameter(work: Path, name: str) -> None:
