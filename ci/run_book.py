@@ -36,6 +36,16 @@ sys.path.insert(0, str(REPO))
 from dcgan_lib import graph  # noqa: E402
 
 
+class OnlyError(ValueError):
+    """``--only`` names no chapter or step of the profile."""
+
+
+def usage_error(message: str) -> int:
+    """A mistake in the command line: one line on stderr, exit status 2."""
+    print(f"run_book.py: error: {message}", file=sys.stderr)
+    return 2
+
+
 def select(profile: str, only: list[str] | None, extra: dict) -> list[graph.Step]:
     """The graph's steps of ``profile`` that ``--only`` names (a chapter's name or number
     selects all its steps, a step's name that one); a ``--param`` naming a step's fixed
@@ -46,8 +56,8 @@ def select(profile: str, only: list[str] | None, extra: dict) -> list[graph.Step
         names = {n for st in steps for n in (st.name, st.chapter, st.chapter[:2])}
         missing = wanted - names
         if missing:
-            raise SystemExit(f"--only: no chapter or step named {sorted(missing)} in the "
-                             f"{profile} profile (steps: {', '.join(s.name for s in steps)})")
+            raise OnlyError(f"--only: no chapter or step named {sorted(missing)} in the "
+                            f"{profile} profile (steps: {', '.join(s.name for s in steps)})")
         steps = [st for st in steps if wanted & {st.name, st.chapter, st.chapter[:2]}]
     out, seen = [], set()
     for st in steps:
@@ -241,9 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--publish", action="store_true",
                     help="copy outputs of successful runs into book/*.ipynb")
     ap.add_argument("--kernel", default="python3")
-    ap.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                    help="extra chapter parameter (e.g. epochs=2, dataset=imagenet32; a "
-                         "step's own parameter keeps one step of its chapter)")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="a chapter parameter (e.g. epochs=2, lr=1e-3, seeds=0,1,2, "
+                         "dataset=imagenet32, epochs=None: the profile's), converted to the "
+                         "type of the chapter's parameter; an unknown name or a value of the "
+                         "wrong type is refused before anything runs; a step's own parameter "
+                         "keeps one step of its chapter")
     ap.add_argument("--tiny", action="store_true",
                     help="every chapter's code path with tiny sizes (scale=tiny): a test")
     ap.add_argument("--plan", action="store_true",
@@ -252,12 +265,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     extra = {}
     for kv in args.param:
-        if "=" not in kv:
-            raise SystemExit(f"--param {kv!r}: write KEY=VALUE")
-        k, v = kv.split("=", 1)
-        extra[k] = v
+        k, sep, v = kv.partition("=")
+        if not sep or not k.strip():
+            return usage_error(f"--param {kv!r}: write NAME=VALUE, e.g. --param epochs=2")
+        extra[k.strip()] = v
     results = Path(args.results).resolve()
-    steps = select(args.profile, args.only, extra)
+    try:
+        steps = select(args.profile, args.only, extra)
+        # each value converted to the type of the chapters' parameter of that name; an unknown
+        # parameter or a value of the wrong type stops here, before --plan or any run
+        typed = graph.typed_parameters([st.chapter for st in steps], extra)
+    except (graph.ParameterError, OnlyError) as err:
+        return usage_error(str(err))
     svhn = str(graph.svhn_weights_folder(args.data_root or None, args.svhn_weights))
     if args.plan:
         print(plan(args.profile, steps, results, args.data_root, args.svhn_weights))
@@ -271,13 +290,15 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = results / args.profile
     out_dir.mkdir(parents=True, exist_ok=True)
     base = dict(profile=args.profile, seed=args.seed, data_root=args.data_root,
-                results_dir=str(results), **extra)
+                results_dir=str(results))
     if args.tiny:
         base["scale"] = "tiny"
 
     def execute(st: graph.Step, params: dict) -> None:
         nb = BOOK / f"{st.chapter}.ipynb"
         declared = graph.chapter_parameters(st.chapter)
+        # the --param values, typed for this chapter, under its fixed parameters and artefacts
+        params = {**typed[st.chapter], **params}
         if "svhn_weights" in declared:
             params.setdefault("svhn_weights", svhn)
         unknown = sorted(set(extra) - set(declared))

@@ -222,9 +222,8 @@ def data_status(name: str, data_root: str | Path | None = None,
     return rep.ready, rep.line()
 
 
-def chapter_parameters(chapter: str, book: str | Path | None = None) -> dict:
-    """``{name: default}`` of the ``parameters`` cell of ``book/<chapter>.py`` (the names a
-    papermill run may set)."""
+def _parameters_cell(chapter: str, book: str | Path | None = None) -> list:
+    """The statements of the ``parameters`` cell of ``book/<chapter>.py`` (an ``ast`` list)."""
     import ast
 
     from .book import REPO
@@ -233,9 +232,181 @@ def chapter_parameters(chapter: str, book: str | Path | None = None) -> dict:
     start = next(i for i, ln in enumerate(lines) if ln.startswith("# %%") and "parameters" in ln)
     end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("# %%")),
                len(lines))
-    tree = ast.parse("\n".join(lines[start + 1:end]))
-    return {t.id: ast.literal_eval(node.value) for node in tree.body
-            if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    return ast.parse("\n".join(lines[start + 1:end])).body
+
+
+def chapter_parameters(chapter: str, book: str | Path | None = None) -> dict:
+    """``{name: default}`` of the ``parameters`` cell of ``book/<chapter>.py`` (the names a
+    papermill run may set); an annotated one (``epochs: int | None = None``) counts too."""
+    import ast
+    out = {}
+    for node in _parameters_cell(chapter, book):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    out[t.id] = ast.literal_eval(node.value)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.value is not None:
+            out[node.target.id] = ast.literal_eval(node.value)
+    return out
+
+
+# The type of each chapter parameter whose default is None ("the profile's value"), by name:
+# the committed chapters' parameters cells carry no annotations (adding them would change the
+# published chapters' sources), so the types are declared here. A parameter with another
+# default has its default's type; an annotated one (``epochs: int | None = None``) its
+# annotation. tests/test_run_book_params.py checks that every chapter parameter has a type.
+PARAMETER_TYPES = {
+    "dataset": "str", "image_size": "int", "ngf": "int", "epochs": "int", "batch_size": "int",
+    "lr": "float", "limit": "int", "fd_n": "int", "seeds": "list[int]", "recipe_epochs": "int",
+    "study_epochs": "int", "n_query": "int", "num_workers": "int", "n_seeds": "int",
+    "n_train": "int", "n_sources": "int", "real_limit": "int", "k_labels": "int", "n_val": "int",
+    "test_draws": "int", "cnn_trials": "int", "points": "int", "steps": "int", "memorise": "int",
+    "n_images": "int", "n_features": "int", "k": "int", "box_samples": "int",
+    "new_samples": "int", "pool": "int", "reps": "int", "turn_samples": "int",
+    "decay_epochs": "int", "at": "list[int]", "big_at": "list[int]", "eval_n": "int",
+}
+# ci/run_book.py sets these from its own options: never through --param
+RUNNER_PARAMETERS = {"profile": "--profile", "seed": "--seed", "data_root": "--data-root",
+                     "results_dir": "--results", "scale": "--tiny"}
+_TYPE_WORDS = {"int": "an integer", "float": "a finite number", "str": "a string",
+               "bool": "true or false", "list[int]": "a list of integers (e.g. 0,1,2)"}
+
+
+def parameter_choices(chapter: str, name: str) -> tuple | None:
+    """The values a chapter's parameter may take, where the chapter accepts only a known set
+    (None: any value of its type): chapter 03's ``dataset`` is one of section 4's set-ups
+    (its cell asserts the same), the other chapters' a name of
+    :data:`dcgan_lib.data.NAMES` (``data.get_dataset``'s)."""
+    if name != "dataset":
+        return None
+    if chapter == "03_datasets":
+        return ("", "lsun", "celeba", "imagenet32")
+    from .data import NAMES
+    return ("", *NAMES) if chapter_parameters(chapter).get(name) == "" else NAMES
+
+
+class ParameterError(ValueError):
+    """A ``--param`` value a chapter cannot take (one line naming it, the chapter, the type)."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One parameter of a chapter's ``parameters`` cell: its default, its type (``int``,
+    ``float``, ``str``, ``bool`` or ``list[int]``), whether ``None`` (the profile's value) is
+    accepted, and the values it may take when the chapter accepts only a known set."""
+    chapter: str
+    name: str
+    default: object
+    type: str
+    nullable: bool
+    choices: tuple | None = None
+
+    def describe(self) -> str:
+        if self.choices is not None:
+            what = "one of " + ", ".join(repr(c) if c == "" else str(c) for c in self.choices)
+        else:
+            what = _TYPE_WORDS[self.type]
+        return what + (" or None (the profile's value)" if self.nullable else "")
+
+    def convert(self, text: str):
+        """``text`` (from ``--param NAME=TEXT``) as a value of this parameter; raises
+        :class:`ParameterError` naming the parameter, the chapter and the type."""
+        import math
+        if self.nullable and text == "None":
+            return None
+        try:
+            if self.type == "int":
+                value = int(text)
+            elif self.type == "float":
+                value = float(text)
+                if not math.isfinite(value):
+                    raise ValueError(text)
+            elif self.type == "bool":
+                value = {"true": True, "1": True, "false": False, "0": False}[text.lower()]
+            elif self.type == "list[int]":
+                inner = text.strip()
+                if inner[:1] + inner[-1:] in ("[]", "()"):
+                    inner = inner[1:-1]
+                value = [int(v) for v in inner.split(",") if v.strip()]
+            else:
+                value = text
+        except (ValueError, KeyError):
+            value = ParameterError
+        if value is ParameterError or (self.choices is not None and value not in self.choices):
+            raise ParameterError(f"--param {self.name}={text}: chapter {self.chapter}'s "
+                                 f"parameter {self.name} takes {self.describe()}")
+        return value
+
+
+def _annotation(node) -> tuple[str, bool]:
+    """``(type, nullable)`` of an annotation such as ``int | None`` or ``Optional[int]``."""
+    import ast
+    text = ast.unparse(node).replace(" ", "")
+    nullable = False
+    if text.startswith(("Optional[", "typing.Optional[")):
+        text, nullable = text[text.index("[") + 1:-1], True
+    parts = [p for p in text.split("|") if p]
+    if "None" in parts:
+        nullable = True
+        parts.remove("None")
+    typ = "|".join(parts).replace("List[", "list[")
+    return typ, nullable
+
+
+def parameter_specs(chapter: str, book: str | Path | None = None) -> dict[str, Parameter]:
+    """``{name: Parameter}`` of the ``parameters`` cell of ``book/<chapter>.py``: the type from
+    the parameter's annotation, else from its default (``None`` allowed besides), else from
+    :data:`PARAMETER_TYPES` for a default of ``None``; raises ValueError for a parameter whose
+    type none of these gives."""
+    import ast
+    out = {}
+    for node in _parameters_cell(chapter, book):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) \
+                and node.value is not None:
+            name, default = node.target.id, ast.literal_eval(node.value)
+            typ, nullable = _annotation(node.annotation)
+            nullable = nullable or default is None
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            name, default = node.targets[0].id, ast.literal_eval(node.value)
+            if default is None:
+                typ, nullable = PARAMETER_TYPES.get(name), True
+            else:
+                typ = ("list[int]" if isinstance(default, (list, tuple))
+                       and all(type(v) is int for v in default) else type(default).__name__)
+                nullable = False
+        else:
+            continue
+        if typ not in _TYPE_WORDS:
+            raise ValueError(f"book/{chapter}.py: parameter {name} has no known type "
+                             f"({typ or 'default None'}): annotate it (e.g. `{name}: int | None "
+                             "= None`) or add it to dcgan_lib.graph.PARAMETER_TYPES")
+        out[name] = Parameter(chapter, name, default, typ, nullable,
+                              parameter_choices(chapter, name) if book is None else None)
+    return out
+
+
+def typed_parameters(chapters, given: dict[str, str]) -> dict[str, dict]:
+    """``{chapter: {name: value}}``: the ``--param NAME=TEXT`` pairs ``given`` converted to the
+    type of each of ``chapters``' parameter of that name (a chapter without it does not get
+    it). Raises :class:`ParameterError` (one line) for a parameter that none of ``chapters``
+    has, one that ci/run_book.py sets from its own option, or a value of the wrong type."""
+    chapters = list(dict.fromkeys(chapters))
+    specs = {ch: parameter_specs(ch) for ch in chapters}
+    out = {ch: {} for ch in chapters}
+    for name, text in given.items():
+        if name in RUNNER_PARAMETERS:
+            raise ParameterError(f"--param {name}={text}: {name} is set by ci/run_book.py's own "
+                                 f"option {RUNNER_PARAMETERS[name]}: use that instead")
+        having = [ch for ch in chapters if name in specs[ch]]
+        if not having:
+            known = sorted({p for ch in chapters for p in specs[ch]} - set(RUNNER_PARAMETERS))
+            raise ParameterError(f"--param {name}={text}: no parameter {name} in "
+                                 f"{', '.join(chapters) or 'the chapters run'} (parameters: "
+                                 f"{', '.join(known)})")
+        for ch in having:
+            out[ch][name] = specs[ch][name].convert(text)
+    return out
 
 
 def find_step(profile: str, chapter: str, dataset: str | None = None) -> Step:

@@ -141,7 +141,7 @@ def test_select_only_and_a_fixed_parameter():
         [("03_datasets", {"dataset": ""})]
     assert [s.name for s in run_book.select("full", ["05_classification-svhn"], {})] == \
         ["05_classification-svhn"]
-    with pytest.raises(SystemExit, match="no chapter or step named"):
+    with pytest.raises(run_book.OnlyError, match="no chapter or step named"):
         run_book.select("full", ["11"], {})
 
 
