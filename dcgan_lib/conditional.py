@@ -344,11 +344,23 @@ def nn_predictions(stream: Iterable[tuple[torch.Tensor, torch.Tensor]], queries:
     out: dict[int, torch.Tensor] = {}
     t0 = time.perf_counter()
     k = 0
+    # the stream's chunks (the generator's batches, 128) are gathered into blocks of `block`
+    # samples before the distances: a matrix product against all queries runs near the
+    # machine's sgemm rate only with enough samples (benchmarks/sample_nn.py)
+    px: list[torch.Tensor] = []
+    py: list[torch.Tensor] = []
+    pending = 0
     for x, y in stream:
         while len(x) and k < len(marks):
-            take = min(len(x), marks[k] - knn.n_seen)
-            knn.partial_fit(x[:take], y[:take])
+            take = min(len(x), marks[k] - knn.n_seen - pending)
+            px.append(x[:take])
+            py.append(y[:take])
+            pending += take
             x, y = x[take:], y[take:]
+            if pending >= block or knn.n_seen + pending == marks[k]:
+                knn.partial_fit(torch.cat(px) if len(px) > 1 else px[0],
+                                torch.cat(py) if len(py) > 1 else py[0])
+                px, py, pending = [], [], 0
             if knn.n_seen == marks[k]:
                 out[marks[k]] = knn.predict()
                 if log is not None:

@@ -377,3 +377,16 @@ def test_direct_transposed_conv_is_the_same_layer():
     assert flops[0] == flops[1] > 0
     G = CondGenerator()
     assert isinstance(G.blocks[3][0], DirectConvTranspose2d) and "blocks.3.0.weight" in G.state_dict()
+
+
+def test_nn_predictions_gathers_chunks_into_blocks_and_still_stops_at_every_mark():
+    """Chunks of 3 gathered into blocks of 8 for the distances: the predictions at marks that
+    fall inside a block, at a block's end and at the stream's end are brute force's."""
+    from dcgan_lib.conditional import nn_predictions
+    g = torch.Generator().manual_seed(2)
+    q, x = torch.randn(11, 6, generator=g), torch.randn(30, 6, generator=g)
+    y = torch.arange(30)
+    stream = ((x[i:i + 3], y[i:i + 3]) for i in range(0, 30, 3))
+    got = nn_predictions(stream, q, [5, 8, 13, 16, 30], block=8, log=None)
+    for n, pred in got.items():
+        assert pred.tolist() == torch.cdist(q, x[:n]).argmin(1).tolist(), n
