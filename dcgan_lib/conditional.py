@@ -110,7 +110,9 @@ class DirectConvTranspose2d(nn.ConvTranspose2d):
     runs at about 4% of the machine's sgemm rate and the direct kernel about 6 times faster,
     which makes sampling about 40% faster (benchmarks/sample_nn.py, one thread); the results
     agree to float rounding (about 1e-6). Other devices, and options the direct kernel does not
-    take, use the parent's forward."""
+    take, use the parent's forward. Layer tables name it as the layer it computes."""
+
+    layer_name = "ConvTranspose2d"
 
     def forward(self, x: torch.Tensor, output_size=None) -> torch.Tensor:
         if (x.device.type != "cpu" or output_size is not None or self.groups != 1
@@ -262,7 +264,7 @@ def cond_layer_table(model: _Conditional, input_shape: tuple[int, ...]) -> list[
             h.remove()
     rows = []
     for k, block in enumerate(model.blocks):
-        kinds = " + ".join(type(m).__name__ for m in block
+        kinds = " + ".join(getattr(m, "layer_name", type(m).__name__) for m in block
                            if not isinstance(m, (Reshape, nn.Flatten)))
         rows.append({"block": k, "layers": kinds, "input (with y)": ins[k], "output": outs[k],
                      "params": count_parameters(block)})

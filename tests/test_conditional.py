@@ -377,6 +377,8 @@ def test_direct_transposed_conv_is_the_same_layer():
     assert flops[0] == flops[1] > 0
     G = CondGenerator()
     assert isinstance(G.blocks[3][0], DirectConvTranspose2d) and "blocks.3.0.weight" in G.state_dict()
+    from dcgan_lib.conditional import cond_layer_table
+    assert cond_layer_table(G, (100,))[3]["layers"] == "ConvTranspose2d + Tanh"  # as before
 
 
 def test_nn_predictions_gathers_chunks_into_blocks_and_still_stops_at_every_mark():
