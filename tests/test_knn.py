@@ -106,3 +106,19 @@ def test_errors_name_the_problem():
         StreamingNN(q).predict()
     with pytest.raises(ValueError, match="positive"):
         nn_errors(chunks(x, y), {"q": (q, qy)}, at=[0], log=None)
+
+
+def test_reused_distance_buffer_gives_brute_force_answers_for_any_chunk_sizes():
+    """StreamingNN keeps one distance buffer between calls: chunks smaller and larger than
+    the first, and than the block, still give brute force's nearest neighbours."""
+    from dcgan_lib.knn import StreamingNN
+    g = torch.Generator().manual_seed(1)
+    q, x = torch.randn(13, 5, generator=g), torch.randn(40, 5, generator=g)
+    y = torch.arange(40)
+    knn = StreamingNN(q, block=8)
+    start = 0
+    for size in (3, 10, 1, 7, 19):
+        knn.partial_fit(x[start:start + size], y[start:start + size])
+        start += size
+        want = torch.cdist(q, x[:start]).argmin(1)
+        assert knn.predict().tolist() == want.tolist()
