@@ -142,6 +142,80 @@ def combined(a: Measure, b: Measure) -> float | None:
     return math.hypot(a.spread, b.spread)
 
 
+# ---- paired comparison of two classifiers on the same test items ------------------------------
+
+MCNEMAR_ALTERNATIVES = ("two-sided", "less", "greater")
+
+
+@dataclass(frozen=True)
+class McNemar:
+    """McNemar's exact test of two classifiers scored on the same test items (Dietterich 1998):
+    only the discordant items count, ``b`` (A wrong, B right) and ``c`` (A right, B wrong);
+    under the null hypothesis of equal error rates ``b ~ Binomial(b + c, 1/2)``.
+    ``alternative``: ``"two-sided"``, ``"less"`` (A errs less often than B) or ``"greater"``;
+    ``p`` is the exact binomial p-value; ``reject`` is ``p < alpha``."""
+    b: int
+    c: int
+    n: int                     # test items
+    p: float
+    alpha: float = 0.05
+    alternative: str = "two-sided"
+
+    @property
+    def reject(self) -> bool:
+        return self.p < self.alpha
+
+    @property
+    def difference(self) -> float:
+        """A's error rate minus B's (a fraction): ``(b - c) / n``."""
+        return (self.b - self.c) / self.n
+
+    def text(self, a: str = "A", b: str = "B") -> str:
+        side = {"two-sided": "two-sided", "less": f"one-sided, H1: {a} errs less",
+                "greater": f"one-sided, H1: {a} errs more"}[self.alternative]
+        verdict = "differ" if self.reject else "no difference detected"
+        return (f"{a} vs {b}: {self.b} items only {a} gets wrong, {self.c} only {b} "
+                f"({self.n:,} items; error difference {100 * self.difference:+.2f} points); "
+                f"McNemar exact, {side}, p = {self.p:.3g} at level {self.alpha:g}: {verdict}")
+
+
+def _binom_cdf_half(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2), exactly (log-space terms, any n)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    log_half_n = n * math.log(0.5)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + log_half_n
+             for i in range(k + 1)]
+    top = max(terms)
+    return min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms))
+
+
+def mcnemar(wrong_a, wrong_b, alpha: float = 0.05, alternative: str = "two-sided") -> McNemar:
+    """McNemar's exact test (:class:`McNemar`) from two boolean sequences of the same test
+    items: ``wrong_a[i]`` is true where classifier A errs on item ``i`` (e.g. ``pred != y``)."""
+    if alternative not in MCNEMAR_ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {MCNEMAR_ALTERNATIVES}, got {alternative!r}")
+    a = [bool(v) for v in (wrong_a.tolist() if hasattr(wrong_a, "tolist") else wrong_a)]
+    b_ = [bool(v) for v in (wrong_b.tolist() if hasattr(wrong_b, "tolist") else wrong_b)]
+    if len(a) != len(b_) or not a:
+        raise ValueError(f"need two non-empty outcome lists of the same test items, got "
+                         f"{len(a)} and {len(b_)}")
+    b = sum(x and not y for x, y in zip(a, b_))
+    c = sum(y and not x for x, y in zip(a, b_))
+    m = b + c
+    if m == 0:
+        p = 1.0
+    elif alternative == "less":          # A errs less: few items only A gets wrong
+        p = _binom_cdf_half(b, m)
+    elif alternative == "greater":
+        p = _binom_cdf_half(c, m)
+    else:
+        p = min(1.0, 2 * _binom_cdf_half(min(b, c), m))
+    return McNemar(b, c, len(a), p, alpha, alternative)
+
+
 # ---- the rules -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -348,3 +348,45 @@ def test_nn_error_evaluator_follows_training_without_changing_it(tmp_path):
     assert recs[-1]["nn_val_error"] == pytest.approx((pred != yv).float().mean().item())
     with pytest.raises(ValueError, match="at least 1"):
         nn_error_evaluator(xv, yv, n=0)
+
+
+def test_holdout_split_is_seeded_disjoint_and_complete():
+    from dcgan_lib.conditional import holdout_split
+    tr, va = holdout_split(100, 20, seed=3)
+    assert len(tr) == 80 and len(va) == 20
+    assert sorted(torch.cat([tr, va]).tolist()) == list(range(100))
+    tr2, va2 = holdout_split(100, 20, seed=3)
+    assert torch.equal(tr, tr2) and torch.equal(va, va2)
+    assert not torch.equal(holdout_split(100, 20, seed=4)[1], va)
+    with pytest.raises(ValueError):
+        holdout_split(10, 10)
+
+
+def test_error_curve_reads_every_n_of_one_pass():
+    from dcgan_lib.conditional import error_curve
+    x, y = toy(60)
+    q, qy = toy(30, seed=1)
+    preds = nn_predictions(chunks(x, y, 7), q, [3, 30, 60], log=None)
+    curve = error_curve(preds, qy)
+    assert [n for n, _ in curve] == [3, 30, 60]
+    ref = nn_errors(chunks(x, y, 7), {"q": (q, qy)}, at=[3, 30, 60], log=None)
+    assert [e for _, e in curve] == pytest.approx([r["q"] for r in ref])
+
+
+def test_models_manifest_round_trip_and_refuses_what_was_not_trained(tmp_path):
+    from dcgan_lib.conditional import check_models_manifest, table3_scope, write_models_manifest
+    run = tmp_path / "dcgan_seed0"
+    run.mkdir()
+    with pytest.raises(FileNotFoundError, match="did not finish"):
+        write_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 10}})
+    (run / "ckpt-00000010.pt").write_bytes(b"x")
+    write_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 10}})
+    check_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 10}})
+    with pytest.raises(ValueError, match="other settings"):
+        check_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 20}})
+    with pytest.raises(ValueError, match="does not list dcgan/1"):
+        check_models_manifest(tmp_path / "m.json", {"dcgan/1": {"out": run, "steps": 10}})
+    with pytest.raises(FileNotFoundError, match="training stage"):
+        check_models_manifest(tmp_path / "absent.json", {})
+    assert table3_scope("mnist") == "paper data: MNIST"
+    assert table3_scope("fashion-mnist") == "stand-in: Fashion-MNIST for MNIST"
