@@ -553,35 +553,47 @@ CLAIMS: list[Claim] = [
           "chance, 0.5 (a random direction); 'reliably': at least 0.9",
           Beats("higher", limit=0.9), baseline_value=Measure(0.5, 0.0)),
     # -- chapter 10: appendix A.1, table 3, figure 9 --
+    # Protocol changed for issues 24/25 (before any run under it; ids, metrics and rules kept):
+    # the `cpu` data are real MNIST (was Fashion-MNIST), 10,000 training digits held out per
+    # seed, the test set is the official one; every metric is now the MEAN over >= 2
+    # independently trained models (seeds) with its 95% Student-t half-width
+    # (Measure.from_samples), where it was one model with the binomial sampling spread of the
+    # test set; the real-data baseline is the mean over the seeds' splits. McNemar's exact
+    # paired test (`mcnemar`) of each comparison is printed per seed under the verdict table
+    # (two-sided, level 0.05), with a positive and a null control; it does not change the
+    # verdict. The large-sample metric is read at book/10_conditional.py's max(big_at) (10M in
+    # `full`), stated in the measurement's note.
     Claim("table3-vs-gan", "10_conditional", "App. A.1, Table 3",
           "1-NN test error at 50K samples: DCGAN 2.98% vs GAN 6.28%",
           "DCGAN samples beat a fully connected GAN's", "dcgan_1nn_error_50k",
-          "1-NN test error % fitted on 50K conditional DCGAN samples",
-          "the fully connected GAN's samples", Beats("lower"),
+          "1-NN test error % fitted on 50K conditional DCGAN samples, mean over trained models",
+          "the fully connected GAN's samples (same seeds)", Beats("lower"),
           baseline_metric="gan_1nn_error_50k", unit="%"),
     Claim("table3-vs-real", "10_conditional", "App. A.1, Table 3",
           "DCGAN 2.98% at 50K samples vs 3.1% for 50K real images",
           "50K DCGAN samples are as good as 50K real images", "dcgan_1nn_error_50k",
-          "1-NN test error % fitted on 50K conditional DCGAN samples",
-          "50K real training images", AsGoodAs("lower", rel_tol=0.25),
-          baseline_metric="real_1nn_error", unit="%"),
+          "1-NN test error % fitted on 50K conditional DCGAN samples, mean over trained models",
+          "50K real training images (mean over the held-out splits)",
+          AsGoodAs("lower", rel_tol=0.25), baseline_metric="real_1nn_error", unit="%"),
     Claim("table3-10m-vs-real", "10_conditional", "App. A.1, Table 3",
           "DCGAN 1.48% at 10M samples vs 3.1% real",
           "many DCGAN samples beat the real training set", "dcgan_1nn_error_10m",
-          "1-NN test error % fitted on 10M samples (or the largest N run, stated)",
-          "50K real training images", Beats("lower"), baseline_metric="real_1nn_error",
-          unit="%"),
+          "1-NN test error % fitted on 10M samples (or the largest N run, stated), mean over "
+          "trained models",
+          "50K real training images (mean over the held-out splits)", Beats("lower"),
+          baseline_metric="real_1nn_error", unit="%"),
     Claim("table3-more-samples", "10_conditional", "App. A.1, Table 3",
           "DCGAN 2.98% at 50K -> 1.48% at 10M samples",
           "more samples lower the error", "dcgan_1nn_error_10m",
-          "1-NN test error % fitted on 10M samples (or the largest N run, stated)",
-          "50K samples of the same DCGAN", Beats("lower"),
+          "1-NN test error % fitted on 10M samples (or the largest N run, stated), mean over "
+          "trained models",
+          "50K samples of the same DCGANs", Beats("lower"),
           baseline_metric="dcgan_1nn_error_50k", unit="%"),
     Claim("appA-bn-affine", "10_conditional", "App. A.1",
           "batch-norm without its scale and bias helped the DCGAN and the GAN",
           "batch-norm without scale and bias is better", "dcgan_1nn_error_50k",
-          "1-NN test error % fitted on 50K conditional DCGAN samples",
-          "the same DCGAN with batch-norm scale and bias", Beats("lower"),
+          "1-NN test error % fitted on 50K conditional DCGAN samples, mean over trained models",
+          "the same DCGAN with batch-norm scale and bias (same seeds)", Beats("lower"),
           baseline_metric="dcgan_bn_affine_1nn_error_50k", unit="%"),
 ]
 
