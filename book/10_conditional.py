@@ -136,8 +136,8 @@ from dcgan_lib import book, claims, data, viz
 from dcgan_lib.conditional import (PAPER_TABLE3, CondDiscriminator, CondGenerator,
                                    MLPCondDiscriminator, MLPCondGenerator,
                                    check_models_manifest, class_grid, cond_layer_table,
-                                   error_curve, generate_labelled, holdout_split,
-                                   nn_error_evaluator, nn_predictions, per_class_errors,
+                                   generate_labelled, holdout_split, nn_error_evaluator,
+                                   nn_predictions, over_models, per_class_errors,
                                    real_class_grid, table3_scope, write_models_manifest)
 from dcgan_lib.knn import chunks, log_grid, nn_errors
 from dcgan_lib.models import count_parameters
@@ -430,11 +430,8 @@ if big_run:
 else:
     print("stage train: the large-sample column is the 10m stage's "
           "(python ci/run_book.py --profile cpu --only 10_conditional-10m)")
-
-
-def test_err(key, s, n):
-    e = errors[key, s][n]
-    return e["test"] if e.get("test") is not None else e["test_big"]
+test_err = {(key, s): {n: e["test"] if e.get("test") is not None else e["test_big"]
+                        for n, e in errs.items()} for (key, s), errs in errors.items()}
 
 
 # %% [markdown]
@@ -448,37 +445,29 @@ n_big = max(S["big_at"])
 M = claims.Measure
 
 
-def over_seeds(key, n):
-    vals = [100 * test_err(key, s, n) for s in S["seeds"] if n in errors[key, s]]
-    return (M.from_samples(vals), vals) if len(vals) == len(S["seeds"]) else (None, [])
-
-
-def cell(m):
-    return "-" if m is None else m.text().split(" (n=")[0]
-
-
 table3 = []
 for key in ("real", "mlp", "dcgan", "dcgan_affine"):
     paper = PAPER_TABLE3.get(key, (None, None))
-    m50, v50 = over_seeds(key, n_real if key == "real" else n50)
-    mbig, vbig = over_seeds(key, n_big) if key in S["big_models"] else (None, [])
+    m50, v50 = over_models(errors, key, S["seeds"], n_real if key == "real" else n50)
+    mbig, vbig = (over_models(errors, key, S["seeds"], n_big) if key in S["big_models"]
+                  else (None, []))
     table3.append({
         "model": names[key], "N": f"{n_real if key == 'real' else n50:,}",
-        "paper %": "-" if paper[0] is None else paper[0], "ours %": cell(m50),
+        "paper %": "-" if paper[0] is None else paper[0], "ours %": "-" if m50 is None else m50.text().split(" (n=")[0],
         "per model %": ", ".join(f"{v:.2f}" for v in v50),
         "large N": f"{n_big:,}" if vbig else "-",
-        "paper @10M %": "-" if paper[1] is None else paper[1], "ours @large N %": cell(mbig),
+        "paper @10M %": "-" if paper[1] is None else paper[1], "ours @large N %": "-" if mbig is None else mbig.text().split(" (n=")[0],
         "per model @large N %": ", ".join(f"{v:.2f}" for v in vbig) or "-"})
 run.table(table3, f"table3_{S['dataset']}")
 print(f"data: {S['dataset']} ({scope}); {len(S['seeds'])} trained models per row (seeds "
       f"{S['seeds']}), {S['epochs']:g} epochs each; test digits: {len(x_test):,}")
-run.log_metrics(**{f"{key}_seed{s}_test_error_at_{n}": test_err(key, s, n)
+run.log_metrics(**{f"{key}_seed{s}_test_error_at_{n}": test_err[key, s][n]
                    for (key, s) in errors for n in errors[key, s]})
 
 # %%
 fig, ax = plt.subplots(figsize=(6.8, 4.2), layout="constrained")
 for (key, s) in errors:
-    pts = sorted((n, 100 * test_err(key, s, n)) for n in errors[key, s])
+    pts = sorted((n, 100 * test_err[key, s][n]) for n in errors[key, s])
     ax.plot([p[0] for p in pts], [p[1] for p in pts], "s--" if key == "real" else "o-",
             color=colors[key], alpha=1.0 if s == s0 else 0.5, ms=3,
             label=(f"{names[key]} (first N training digits)" if key == "real" else names[key])
@@ -509,7 +498,7 @@ run.figure(fig, "nn_error_vs_n", caption="the lower a line, the better its sampl
 
 # %%
 for (key, s) in big:
-    e0, e1 = 100 * test_err(key, s, n50), 100 * test_err(key, s, n_big)
+    e0, e1 = 100 * test_err[key, s][n50], 100 * test_err[key, s][n_big]
     if n_big > n50:
         per_decade = (e1 - e0) / math.log10(n_big / n50)
         line = (f"{names[key]}, seed {s}: test error {e0:.2f}% at {n50:,} samples, {e1:.2f}% at "
@@ -588,13 +577,13 @@ run.figure(fig, "figure9_class_grids", caption="each row should show its class (
 # %%
 notes = f"{S['dataset']}, {S['epochs']:g} epochs, seeds {S['seeds']}"
 measured = {
-    "dcgan_1nn_error_50k": over_seeds("dcgan", n50)[0],
-    "gan_1nn_error_50k": over_seeds("mlp", n50)[0],
-    "real_1nn_error": over_seeds("real", n_real)[0],
-    "dcgan_bn_affine_1nn_error_50k": over_seeds("dcgan_affine", n50)[0],
+    "dcgan_1nn_error_50k": over_models(errors, "dcgan", S["seeds"], n50)[0],
+    "gan_1nn_error_50k": over_models(errors, "mlp", S["seeds"], n50)[0],
+    "real_1nn_error": over_models(errors, "real", S["seeds"], n_real)[0],
+    "dcgan_bn_affine_1nn_error_50k": over_models(errors, "dcgan_affine", S["seeds"], n50)[0],
 }
 if big_run:
-    measured["dcgan_1nn_error_10m"] = over_seeds("dcgan", n_big)[0]
+    measured["dcgan_1nn_error_10m"] = over_models(errors, "dcgan", S["seeds"], n_big)[0]
 what = {"dcgan_1nn_error_50k": f"{n50:,} DCGAN samples", "gan_1nn_error_50k": f"{n50:,} GAN "
         "samples", "real_1nn_error": f"{n_real:,} real digits per split",
         "dcgan_bn_affine_1nn_error_50k": f"{n50:,} samples, batch-norm with scale and bias",

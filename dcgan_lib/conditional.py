@@ -311,6 +311,21 @@ def table3_scope(dataset: str) -> str:
     return f"stand-in: {dataset} for MNIST (a test of the code, not a result)"
 
 
+def over_models(errors: dict, key: str, seeds, n: int, scale: float = 100.0):
+    """Table 3's number for one row: the test error at ``n`` of each trained model
+    ``errors[key, s][n]`` (a fraction; from the first pass ``"test"`` or the large-sample
+    pass ``"test_big"``) for every seed, times ``scale``, as ``(Measure.from_samples(values),
+    values)``; ``(None, [])`` when a seed lacks ``n``."""
+    from .claims import Measure
+    vals = []
+    for s in seeds:
+        e = errors[key, s].get(n)
+        if e is None:
+            return None, []
+        vals.append(scale * (e["test"] if e.get("test") is not None else e["test_big"]))
+    return Measure.from_samples(vals), vals
+
+
 def write_models_manifest(path, runs: dict[str, dict]) -> dict:
     """Write the list of trained models a later step loads (chapter 10's ``ch10_models``
     artefact): ``runs`` is ``{name: {"out": run folder, "steps": steps trained}}``. Returns

@@ -1,6 +1,7 @@
 """Conditional DCGAN and its fully connected baseline (appendix A.1): the models, and the one
 GAN trainer of dcgan_lib.train driving them with a label (``TrainConfig(labels=True)``)."""
 import dataclasses
+import math
 import json
 
 import pytest
@@ -390,3 +391,14 @@ def test_models_manifest_round_trip_and_refuses_what_was_not_trained(tmp_path):
         check_models_manifest(tmp_path / "absent.json", {})
     assert table3_scope("mnist") == "paper data: MNIST"
     assert table3_scope("fashion-mnist") == "stand-in: Fashion-MNIST for MNIST"
+
+
+def test_over_models_is_the_mean_over_trained_models_with_a_t_spread():
+    from dcgan_lib.conditional import over_models
+    errors = {("dcgan", 0): {50: {"val": 0.1, "test": 0.03}, 500: {"val": None, "test_big": 0.02}},
+              ("dcgan", 1): {50: {"val": 0.1, "test": 0.05}, 500: {"val": None, "test_big": 0.02}}}
+    m, vals = over_models(errors, "dcgan", [0, 1], 50)
+    assert vals == pytest.approx([3.0, 5.0]) and m.value == pytest.approx(4.0) and m.n == 2
+    assert m.spread == pytest.approx(12.706 * math.sqrt(2) / math.sqrt(2))   # t(1) x sd / sqrt 2
+    assert over_models(errors, "dcgan", [0, 1], 500)[1] == pytest.approx([2.0, 2.0])
+    assert over_models(errors, "dcgan", [0, 1], 7) == (None, [])
