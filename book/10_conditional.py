@@ -114,7 +114,7 @@ stage = ""        # "": everything; "train": train, table 3 up to 50K; "10m": lo
 models = ""       # stage "10m": the training stage's models.json (artefact ch10_models)
 dataset = None    # None: the profile's (synthetic | mnist | fashion-mnist)
 seeds = None      # trained models per row, one per seed; None: the profile's (cpu [0, 1])
-epochs = None     # epochs of each model; None: the profile's (cpu 2, full 200)
+epochs = None     # epochs of each model; None: the profile's (cpu 4, full 200)
 decay_epochs = None  # last epochs of linear learning-rate decay; None: the profile's (full 100)
 batch_size = None  # None: the profile's (128)
 lr = None         # Adam learning rate; None: the profile's (0.0002)
@@ -151,7 +151,7 @@ S = run.settings(
                big_at=[200, 400, 800], big_models=["dcgan", "mlp"], eval_n=100, gen_batch=100,
                per_class=8, timed_steps=1),
     cpu=dict(dataset="mnist", image_size=28, download=False, synthetic_size=0,
-             n_val=10_000, test_limit=None, model=dict(), batch_size=128, epochs=2,
+             n_val=10_000, test_limit=None, model=dict(), batch_size=128, epochs=4,
              decay_epochs=0, lr=2e-4, train=dict(), seeds=[0, 1], at=[1_000, 10_000, 50_000],
              big_at=log_grid(50_000, 1_000_000, 4), big_models=["dcgan", "mlp"],
              eval_n=10_000, gen_batch=128, per_class=10, timed_steps=3),
@@ -305,7 +305,8 @@ for (key, s), cfg in cfgs.items():
     logs[key, s] = read_jsonl(run.out / f"{key}_seed{s}" / "log.jsonl")
     epochs[key, s] = read_jsonl(run.out / f"{key}_seed{s}" / "epochs.jsonl")
     start = runs[key, s].start_step
-    done = f"resumed at step {start}" if start else "trained from scratch"
+    done = ("loaded, already trained" if start >= expected[f"{key}/seed{s}"]["steps"] else
+            f"resumed at step {start}" if start else "trained from scratch")
     print(f"{names[key]}, seed {s}: {done}; {epochs[key, s][-1]['epoch']} epochs, "
           f"{epochs[key, s][-1]['step']} steps, "
           f"{sum(e['seconds'] for e in epochs[key, s]) / 60:.1f} min of training in all")
