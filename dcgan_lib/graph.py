@@ -140,9 +140,12 @@ def steps(profile: str) -> list[Step]:
             # the one published.
             Step("10_conditional", "10_conditional", {"stage": "train"}, ("mnist",),
                  produces=("ch10_models",), publish=False,
-                 # the README machine's step times (see full below): 81 images/s for the
-                 # three models together; 2 seeds x 4 epochs x 50,000 images
-                 work=(Work(2 * 4 * 50_000, 28, 64, reference_img_s=81.0),),
+                 # step times measured on the 2-core machine at 2 threads in quiet moments
+                 # (2026-12-05, matrix multiply 91 GFLOP/s): 0.34 s (DCGAN) + 0.34 s (with
+                 # batch-norm scale and bias) + 0.056 s (fully connected) per 128 images, 174
+                 # images/s for the three, i.e. 325 at the README machine's 170 GFLOP/s (the
+                 # full step's 81 is an older, loaded reading); 2 seeds x 4 epochs x 50,000
+                 work=(Work(2 * 4 * 50_000, 28, 64, reference_img_s=325.0),),
                  note="train 3 models x 2 seeds, table 3 up to 50K samples; not published"),
             Step("10_conditional-10m", "10_conditional", {"stage": "10m"}, ("mnist",),
                  consumes={"models": "ch10_models"},
