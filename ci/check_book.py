@@ -25,7 +25,9 @@ from dcgan_lib import provenance  # noqa: E402
 # re-publication with `ci/run_book.py --profile cpu --only <chapter> --publish`. The only place
 # that excuses a chapter: it must shrink to empty, and a chapter listed here that passes
 # every check is an error (take it off the list).
-AWAITING_REPUBLICATION: set[str] = set()
+# 10_conditional: rewritten for real MNIST, 2 trained models per row and the 10m stage (issues
+# 24, 25); its cpu run (both steps, about 2 h) is pending.
+AWAITING_REPUBLICATION: set[str] = {"10_conditional"}
 
 
 def report(repo: Path = REPO, excused: set[str] | None = None

@@ -323,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
                           for k, v in list(keep.items())[:6])
         table.append((st.name, r["status"], f"{r['seconds']:.0f}s", shown))
         if r["status"] == "ok" and args.publish and st.chapter not in published:
+            if not st.publish:
+                print(f"{st.name}: not published (a stage of its chapter; the chapter's last "
+                      "step publishes it)")
+                continue
             published.add(st.chapter)
             publish(out_dir / f"{st.name}.ipynb", BOOK / f"{st.chapter}.ipynb")
     w = [max(len(r[i]) for r in table + [("step", "status", "time", "")]) for i in range(3)]

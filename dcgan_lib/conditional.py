@@ -344,6 +344,94 @@ def real_class_grid(x: torch.Tensor, y: torch.Tensor, per_class: int = 10, seed:
 
 
 # ---------------------------------------------------------------- table 3's measurements
+def holdout_split(n: int, n_val: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The appendix's validation split: a seeded permutation of ``n`` training items, the
+    first ``n_val`` held out for validation. Returns ``(train_idx, val_idx)`` (disjoint, their
+    union all of ``range(n)``); the same ``seed`` gives the same split."""
+    if not 0 <= n_val < n:
+        raise ValueError(f"n_val must lie in 0..{n - 1} (n={n}), got {n_val}")
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[n_val:], perm[:n_val]
+
+
+#: Table 3 of the paper (MNIST, 1-NN test error in percent at 50K and 10M samples; None: not
+#: given), quoted for the rows this book measures.
+PAPER_TABLE3 = {"real": (3.1, None), "mlp": (6.28, 5.65), "dcgan": (2.98, 1.48)}
+
+
+def table3_scope(dataset: str) -> str:
+    """What chapter 10's verdicts stand on (:data:`dcgan_lib.claims.SCOPES`) for ``dataset``."""
+    if dataset == "mnist":
+        return "paper data: MNIST"
+    if dataset == "fashion-mnist":
+        return "stand-in: Fashion-MNIST for MNIST"
+    return f"stand-in: {dataset} for MNIST (a test of the code, not a result)"
+
+
+def over_models(errors: dict, key: str, seeds, n: int, scale: float = 100.0):
+    """Table 3's number for one row: the test error at ``n`` of each trained model
+    ``errors[key, s][n]`` (a fraction; from the first pass ``"test"`` or the large-sample
+    pass ``"test_big"``) for every seed, times ``scale``, as ``(Measure.from_samples(values),
+    values)``; ``(None, [])`` when a seed lacks ``n``."""
+    from .claims import Measure
+    vals = []
+    for s in seeds:
+        e = errors[key, s].get(n)
+        if e is None:
+            return None, []
+        vals.append(scale * (e["test"] if e.get("test") is not None else e["test_big"]))
+    return Measure.from_samples(vals), vals
+
+
+def write_models_manifest(path, runs: dict[str, dict]) -> dict:
+    """Write the list of trained models a later step loads (chapter 10's ``ch10_models``
+    artefact): ``runs`` is ``{name: {"out": run folder, "steps": steps trained}}``. Returns
+    what was written."""
+    import json
+    from pathlib import Path
+    for name, r in runs.items():
+        ckpt = Path(r["out"]) / f"ckpt-{int(r['steps']):08d}.pt"
+        if not ckpt.is_file():
+            raise FileNotFoundError(f"{name}: no final checkpoint {ckpt}; the run did not finish")
+    payload = {"format": "dcgan-ch10-models/1",
+               "models": {k: {"out": str(v["out"]), "steps": int(v["steps"])}
+                          for k, v in runs.items()}}
+    Path(path).write_text(json.dumps(payload, indent=1) + "\n")
+    return payload
+
+
+def check_models_manifest(path, expected: dict[str, dict]) -> None:
+    """Raise a one-line error unless the manifest at ``path`` (:func:`write_models_manifest`)
+    lists every model of ``expected`` (``{name: {"out", "steps"}}``) with the same folder and
+    step count and its final checkpoint is on disk: a step that only *loads* trained models
+    (chapter 10's ``stage="10m"``) must never start training them."""
+    import json
+    from pathlib import Path
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no trained models: {p} is absent; run the training stage "
+                                "first (python ci/run_book.py --profile <profile> --only "
+                                "10_conditional)")
+    have = json.loads(p.read_text()).get("models", {})
+    for name, e in expected.items():
+        got = have.get(name)
+        if (got is None or Path(got["out"]) != Path(e["out"])
+                or int(got["steps"]) != int(e["steps"])):
+            raise ValueError(f"{p} does not list {name} as {e['out']} trained {e['steps']} steps "
+                             f"(it has {got}); the training stage ran with other settings: "
+                             "run it again with these")
+        ckpt = Path(e["out"]) / f"ckpt-{int(e['steps']):08d}.pt"
+        if not ckpt.is_file():
+            raise FileNotFoundError(f"{name}: final checkpoint {ckpt} is absent")
+
+
+def error_curve(preds: dict[int, torch.Tensor], y: torch.Tensor) -> list[tuple[int, float]]:
+    """``[(N, error)]`` in increasing N from the predictions ``{N: (M,) labels}`` of
+    :func:`nn_predictions` against the true labels ``y`` (M,) of its queries (a fraction)."""
+    y = torch.as_tensor(y).cpu()
+    return [(n, (preds[n].cpu() != y).float().mean().item()) for n in sorted(preds)]
+
+
 @torch.no_grad()
 def nn_predictions(stream: Iterable[tuple[torch.Tensor, torch.Tensor]], queries: torch.Tensor,
                    at: Sequence[int], block: int = 2048, device=None,

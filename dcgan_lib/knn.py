@@ -154,3 +154,17 @@ def nn_errors(stream: Iterable[tuple[torch.Tensor, torch.Tensor]],
         raise ValueError(f"the sample stream ended after {knn.n_seen:,} samples, before "
                          f"N={marks[k]:,}; generate at least max(at) samples")
     return rows
+
+
+def log_grid(lo: int, hi: int, per_decade: int = 4) -> list[int]:
+    """Sample counts from ``lo`` to ``hi`` (both included), ``per_decade`` per tenfold evenly
+    in log N, rounded to integers: the N at which a streaming 1-NN pass
+    (:func:`nn_errors`, :func:`dcgan_lib.conditional.nn_predictions`) reads its error, for an
+    error-vs-N curve on a log axis."""
+    if not 0 < lo <= hi or per_decade < 1:
+        raise ValueError(f"need 0 < lo <= hi and per_decade >= 1, got {lo}, {hi}, {per_decade}")
+    import math
+    k = math.ceil(round(math.log10(hi / lo) * per_decade, 9))
+    out = {lo, hi}
+    out.update(int(round(lo * 10 ** (i / per_decade))) for i in range(k + 1))
+    return sorted(n for n in out if lo <= n <= hi)

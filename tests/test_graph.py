@@ -253,3 +253,29 @@ def test_a_failed_chapter_is_reported_in_one_line_naming_the_error_and_cell(tmp_
     assert run_book.failure_line(RuntimeError("disk full\nmore")) == "RuntimeError: disk full"
     assert run_book.failure_line(KeyError()) == "KeyError"
     assert run_book.failure_line(ValueError("expected one of:")) == "ValueError: expected one of:"
+
+
+def test_chapter_10_cpu_trains_in_one_step_and_reads_the_large_sample_column_in_another(tmp_path):
+    cpu = {s.name: s for s in graph.steps("cpu")}
+    first, second = cpu["10_conditional"], cpu["10_conditional-10m"]
+    assert first.params == {"stage": "train"} and first.produces == ("ch10_models",)
+    assert second.params == {"stage": "10m"} and second.consumes == {"models": "ch10_models"}
+    assert first.data == second.data == ("mnist",)
+    assert not first.publish and second.publish          # the complete notebook is published
+    assert graph.producer_step("ch10_models", "cpu") == "10_conditional"
+    assert [s.name for s in run_book.select("cpu", ["10"], {})] == [
+        "10_conditional", "10_conditional-10m"]
+    calls = {}
+
+    def execute(st, params):
+        calls[st.name] = params
+        for name in st.produces:
+            path = graph.artefact_path(name, "cpu", tmp_path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}")
+    rows = run_book.run_steps(run_book.select("cpu", ["10"], {}), "cpu", tmp_path, {}, execute,
+                              log=lambda *a, **k: None)
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert calls["10_conditional-10m"]["models"] == str(
+        tmp_path / "cpu/10_conditional/models.json")
+    assert calls["10_conditional-10m"]["stage"] == "10m"

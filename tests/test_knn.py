@@ -122,3 +122,13 @@ def test_reused_distance_buffer_gives_brute_force_answers_for_any_chunk_sizes():
         start += size
         want = torch.cdist(q, x[:start]).argmin(1)
         assert knn.predict().tolist() == want.tolist()
+
+
+def test_log_grid_spans_lo_to_hi_evenly_in_log_n():
+    from dcgan_lib.knn import log_grid
+    assert log_grid(50_000, 10_000_000, 2) == [50_000, 158_114, 500_000, 1_581_139, 5_000_000,
+                                                10_000_000]
+    assert log_grid(1_000, 100_000, 1) == [1_000, 10_000, 100_000]
+    assert log_grid(7, 7) == [7]
+    with pytest.raises(ValueError):
+        log_grid(0, 10)
