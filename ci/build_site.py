@@ -86,21 +86,21 @@ def _sync(src_dir: Path, sources: dict[str, Path], texts: dict[str, str]) -> Non
             dst.write_text(text, encoding="utf-8")
 
 
-def claims_page(book: Path = BOOK, compact: bool = True, prefix: str = "chapters/") -> str:
-    """The claims table generated from the committed notebooks, each claim's chapter link
-    going to that chapter's verdict section: compact (claim, verdict, scope, chapter) for the
-    front page, whole (with every number) for claims_detail.md."""
-    table = claims.readme_table(book, link_prefix=prefix, anchor="#verdicts", compact=compact)
+def claims_page(book: Path = BOOK, prefix: str = "chapters/") -> str:
+    """The front page's claims table generated from the committed notebooks (claim, verdict,
+    scope, chapter), each claim's chapter link going to that chapter's verdict section, the
+    amendments linked on docs/claims.html (every number, baseline and earlier reading)."""
+    table = claims.readme_table(book, link_prefix=prefix, anchor="#verdicts", compact=True,
+                                details="docs/claims.md")
     return table.replace(claims.README_START, "").replace(claims.README_END, "").strip() + "\n"
 
 
-DETAIL_INTRO = """# The claims in detail
-
-Every claim with the paper's number, this book's measurement with its 95% spread, the
-measured baseline, the scope and the verdict, as the committed notebooks computed them
-(`python ci/claims_table.py` writes the same table into the README).
-
-"""
+def site_links(text: str) -> str:
+    """A docs page's relative links as they resolve on the site: the chapters' notebooks are
+    pages under chapters/, the course guide and the README's place is the front page."""
+    text = re.sub(r"\]\(\.\./book/(\d\d_[\w-]+)\.(?:ipynb|py)", r"](../chapters/\1.ipynb", text)
+    text = text.replace("](../site/course.md", "](../course.md")
+    return re.sub(r"\]\(\.\./README\.md(#[\w-]+)?\)", "](../index.md)", text)
 
 
 def stage(src_dir: Path, site: Path = SITE, book: Path = BOOK, docs: Path = DOCS) -> list[Path]:
@@ -110,10 +110,14 @@ def stage(src_dir: Path, site: Path = SITE, book: Path = BOOK, docs: Path = DOCS
         raise SystemExit("build_site: no chapters book/NN_*.ipynb found")
     sources = {p.name: p for p in site.glob("*.md")}
     sources.update({f"chapters/{p.name}": p for p in nbs})
-    sources.update({f"docs/{p.name}": p for p in docs.glob("*.md") if p.name != "results.md"})
+    generated = {"results.md": claims.results_page(book, link_prefix="../chapters/"),
+                 "claims.md": claims.claims_page(book, link_prefix="../chapters/",
+                                                 anchor="#verdicts")}
     texts = {"chapters_table.md": chapters_table(nbs), "claims.md": claims_page(book),
-             "claims_detail.md": DETAIL_INTRO + claims_page(book, compact=False),
-             "docs/results.md": claims.results_page(book, link_prefix="../chapters/")}
+             **{f"docs/{name}": text for name, text in generated.items()}}
+    for p in docs.glob("*.md"):  # the reference pages, their links pointed at the site's pages
+        if p.name not in generated:
+            texts[f"docs/{p.name}"] = site_links(p.read_text(encoding="utf-8"))
     _sync(src_dir, sources, texts)
     return nbs
 

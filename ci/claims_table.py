@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Write the README's claims table from the verdict tables of the committed notebooks.
+"""Write the README's claims table, docs/claims.md (every number and the amendments) and
+docs/results.md from the verdict tables of the committed notebooks.
 
-    python ci/claims_table.py           # rewrite the section of README.md between the markers
-    python ci/claims_table.py --check   # exit 1 when README.md differs from the notebooks, or
+    python ci/claims_table.py           # rewrite the README's section and the two pages
+    python ci/claims_table.py --check   # exit 1 when one differs from the notebooks, or
                                         # a published claim breaks its pre-registration
     python ci/claims_table.py --register  # add newly published claims to the registry
 
@@ -25,15 +26,21 @@ from dcgan_lib import claims  # noqa: E402
 
 
 RESULTS = "docs/results.md"
+CLAIMS_PAGE = "docs/claims.md"
 
 
 def expected_results(repo: Path = REPO) -> str:
     return claims.results_page(repo / "book")
 
 
+def expected_claims_page(repo: Path = REPO) -> str:
+    return claims.claims_page(repo / "book")
+
+
 def expected_readme(repo: Path = REPO) -> str:
     readme = (repo / "README.md").read_text()
-    return claims.replace_readme_section(readme, claims.readme_table(repo / "book"))
+    table = claims.readme_table(repo / "book", compact=True, details=CLAIMS_PAGE)
+    return claims.replace_readme_section(readme, table)
 
 
 def registry_problems(repo: Path = REPO) -> list[str]:
@@ -88,13 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pre-registration: {p}")
     new = expected_readme()
     old = (REPO / "README.md").read_text()
-    results_path = REPO / RESULTS
-    new_results = expected_results()
-    old_results = results_path.read_text() if results_path.exists() else ""
+    pages = {RESULTS: expected_results(), CLAIMS_PAGE: expected_claims_page()}
+    old_pages = {rel: (REPO / rel).read_text() if (REPO / rel).exists() else "" for rel in pages}
     if args.check:
-        if new_results != old_results:
-            print(f"{RESULTS} differs from the committed notebooks: run python ci/claims_table.py")
-            return 1
+        for rel, text in pages.items():
+            if text != old_pages[rel]:
+                print(f"{rel} differs from the committed notebooks: run python ci/claims_table.py")
+                return 1
         if new != old:
             print("README.md's claims table differs from the committed notebooks: run "
                   "python ci/claims_table.py")
@@ -103,9 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("README.md's claims table matches the committed notebooks")
         return 0
-    if new_results != old_results:
-        results_path.write_text(new_results)
-        print(f"{RESULTS}: rewritten")
+    for rel, text in pages.items():
+        if text != old_pages[rel]:
+            (REPO / rel).write_text(text)
+            print(f"{rel}: rewritten")
     if new != old:
         (REPO / "README.md").write_text(new)
         print("README.md: claims table rewritten")

@@ -221,7 +221,7 @@ def plan(profile: str, steps: list[graph.Step], results: Path, data_root: str,
                                           if st.work else "not estimated (no training "
                                           "passes listed in the graph)"))
     lines += ["", f"Estimated time of the training passes on this {device}: "
-              f"{graph.format_duration(total)} (an ESTIMATE from the README's measured images/s, "
+              f"{graph.format_duration(total)} (an ESTIMATE from docs/benchmarks.md's measured images/s, "
               "scaled by this device's matrix-multiply rate and the models' widths"
               + (f", at most one step of 128 per {graph.GPU_MIN_STEP_S * 1000:.0f} ms (assumed)"
                  if device != "cpu" else "")

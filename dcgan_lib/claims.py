@@ -1123,14 +1123,16 @@ def scope_kind(scope: str) -> str:
 
 
 def readme_table(book_dir, link_prefix: str = "book/", anchor: str = "",
-                 compact: bool = False) -> str:
+                 compact: bool = False, details: str = "") -> str:
     """The README's claims table (markdown, between the markers): one row per claim of
     :data:`CLAIMS`, its verdict as the committed notebook of its chapter has it (``not run
     here`` when that notebook has no verdict table yet), what the verdict stands on (its
     scope), each amended claim marked with its earlier reading, then the counts per kind of
     scope and the amendments in full. ``link_prefix`` and ``anchor`` make the chapter links
     (the site links each claim to its chapter's verdict section, ``#verdicts``). ``compact``:
-    only claim, verdict, scope and chapter (the site's front page)."""
+    only claim, verdict, scope and chapter (the README and the site's front page).
+    ``details``: the page holding the whole table and the amendments (:func:`claims_page`),
+    linked instead of listing the amendments here."""
     found = committed_verdicts(book_dir)
     counts = {k: {v: 0 for v in VERDICTS} for k in SCOPES}
     keep = [0, 5, 4, 6] if compact else list(range(7))
@@ -1164,10 +1166,18 @@ def readme_table(book_dir, link_prefix: str = "book/", anchor: str = "",
         detail = ", ".join(f"{m} {v}" for v, m in counts[k].items() if m)
         lines.append(f"- {k}: {n}" + (f" ({detail})" if n else ""))
     lines += ["", f"Rules and protocols: `dcgan_lib/claims.py`; the protocol each claim was "
-              f"first published under, and that first reading: `{REGISTRY_PATH}`.", "",
-              f"**Amendments** ({len(AMENDMENTS)}): protocols changed after a reading had been "
-              "seen. The verdicts above are read under the amended protocol, so they are "
-              "exploratory, not confirmatory; the earlier reading stays here.", "",
+              f"first published under, and that first reading: `{REGISTRY_PATH}`.", ""]
+    amended = len({a.claim for a in AMENDMENTS})
+    if details:
+        lines += [f"**Amendments** ({len(AMENDMENTS)}, on {amended} claims): protocols changed "
+                  "after a reading had been seen; those verdicts are exploratory, not "
+                  f"confirmatory. Every number, baseline and earlier reading: [{details}]"
+                  f"({details}).", "", README_END]
+        return "\n".join(lines)
+    lines += [f"**Amendments** ({len(AMENDMENTS)}, on {amended} claims): protocols changed "
+              "after a reading had been seen. The verdicts above are read under the amended "
+              "protocol, so they are exploratory, not confirmatory; the earlier reading stays "
+              "here.", "",
               "| claim | when | what changed | why | reading before | verdict before |",
               "|---|---|---|---|---|---|"]
     for a in AMENDMENTS:
@@ -1221,6 +1231,26 @@ def results_page(book_dir, link_prefix: str = "../book/") -> str:
                          f"{_cell(r['baseline'])} -> **{r['verdict']}**{amended}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+CLAIMS_PAGE_INTRO = """# The paper's claims in detail
+
+Every claim a chapter tests: the paper's number, this book's measurement with its 95% spread,
+the measured baseline, the scope (the paper's own data, a named stand-in, or a check of this
+implementation) and the verdict its rule in `dcgan_lib/claims.py` gives, as the committed
+notebooks computed them, then the amendments: protocols changed after a reading had been
+seen, with the earlier readings. Each claim's whole protocol (data, models and how many, when
+it is read, the statistical test) is in `dcgan_lib/claims.py`; `tests/test_preregistration.py`
+fails when a published protocol changes without an amendment.
+"""
+
+
+def claims_page(book_dir, link_prefix: str = "../book/", anchor: str = "") -> str:
+    """The detailed claims page (``docs/claims.md``), generated from the committed notebooks:
+    :data:`CLAIMS_PAGE_INTRO`, then the whole :func:`readme_table` with its amendments."""
+    table = readme_table(book_dir, link_prefix=link_prefix, anchor=anchor)
+    table = table.replace(README_START, "").replace(README_END, "").strip()
+    return f"{RESULTS_HEADER}\n\n{CLAIMS_PAGE_INTRO}\n{table}\n"
 
 
 def replace_readme_section(readme: str, table: str) -> str:

@@ -124,7 +124,7 @@ class DatasetMissingError(FileNotFoundError):
 
 def _missing(name: str, path: Path, err: Exception | None = None) -> DatasetMissingError:
     """The :class:`DatasetMissingError` of dataset ``name`` at ``path``, quoting ``err``."""
-    how = HOW_TO_GET.get(name, "see the README").replace("{root}", str(path))
+    how = HOW_TO_GET.get(name, "see docs/data.md").replace("{root}", str(path))
     msg = f"{name}: no data found at {path}. To get it: {how}."
     if err is not None:
         msg += f" ({type(err).__name__}: {err})"

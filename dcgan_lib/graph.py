@@ -20,7 +20,7 @@ the papermill parameter named in :attr:`Step.consumes`, and skips a step whose p
 failed. A chapter run on its own finds the same paths through :func:`artefact_path`.
 
 :func:`estimate_seconds` gives the time of a step's training passes on a device from the
-measured images/s of the README's benchmark (an estimate: see its docstring).
+measured images/s of docs/benchmarks.md (an estimate: see its docstring).
 """
 from __future__ import annotations
 
@@ -75,7 +75,7 @@ class Work:
     size: int
     width: int = 64
     streamed: bool = False
-    reference_img_s: float | None = None   # measured on the README machine for this workload
+    reference_img_s: float | None = None   # measured on the benchmark machine for this workload
 
 
 @dataclass
@@ -143,7 +143,7 @@ def steps(profile: str) -> list[Step]:
                  # step times measured on the 2-core machine at 2 threads in quiet moments
                  # (2026-12-05, matrix multiply 91 GFLOP/s): 0.34 s (DCGAN) + 0.34 s (with
                  # batch-norm scale and bias) + 0.056 s (fully connected) per 128 images, 174
-                 # images/s for the three, i.e. 325 at the README machine's 170 GFLOP/s (the
+                 # images/s for the three, i.e. 325 at the benchmark machine's 170 GFLOP/s (the
                  # full step's 81 is an older, loaded reading); 2 seeds x 4 epochs x 50,000
                  work=(Work(2 * 4 * 50_000, 28, 64, reference_img_s=325.0),),
                  note="train 3 models x 2 seeds, table 3 up to 50K samples; not published"),
@@ -183,7 +183,7 @@ def steps(profile: str) -> list[Step]:
         Step("09_vector_arithmetic", "09_vector_arithmetic",
              consumes={"full_checkpoint": "celeba_model"}),
         Step("10_conditional", "10_conditional", data=("mnist",),
-             # chapter 10's cpu step times on the README machine: 0.747 s (DCGAN) + about
+             # chapter 10's cpu step times on the benchmark machine: 0.747 s (DCGAN) + about
              # 0.70 s (DCGAN with batch-norm scale and bias, from its measured ratio) + 0.127 s
              # (fully connected) per step of 128 images: 81 images/s for the three
              work=(Work(3 * 200 * 50_000, 28, 64, reference_img_s=81.0),),
@@ -464,7 +464,7 @@ def artefact_path(name: str, profile: str | Run,
 
 
 # ------------------------------------------------------------------ time estimate
-# Measured on the README's 2-core CPU (benchmarks/run.py, batch 128, width 64): training
+# Measured on the benchmark's 2-core CPU (docs/benchmarks.md) (benchmarks/run.py, batch 128, width 64): training
 # images/s of Trainer.train_step per image size, the float32 matrix-multiply rate, and the
 # LSUN LMDB loader's images/s per worker (decode, resize, crop).
 REFERENCE_TRAIN_IMG_S = {28: 225.0, 32: 225.0, 64: 35.5}
@@ -480,11 +480,11 @@ BATCH = 128
 def estimate_seconds(step: Step, mm_gflops: float, workers: int = 8,
                      min_step_s: float = 0.0) -> float:
     """Seconds of ``step``'s training passes on a device whose matrix multiply runs at
-    ``mm_gflops`` (measured), an ESTIMATE: the README's measured training images/s at width
+    ``mm_gflops`` (measured), an ESTIMATE: the benchmark's measured training images/s at width
     64 (:data:`REFERENCE_TRAIN_IMG_S`, or the work's own ``reference_img_s``), scaled by the
-    device's matrix-multiply rate over the README machine's and by (64 / width)^2 (a DCGAN's
+    device's matrix-multiply rate over the benchmark machine's and by (64 / width)^2 (a DCGAN's
     convolution FLOPs grow with the square of its width), and for streamed data capped by
-    ``workers`` loader processes at the README's measured decoding rate, and by one step of
+    ``workers`` loader processes at the benchmark's measured decoding rate, and by one step of
     128 images per ``min_step_s`` (:data:`GPU_MIN_STEP_S` on a GPU, an assumption).
     Evaluations, probes and sampling are not counted."""
     total = 0.0

@@ -9,7 +9,7 @@ We always report the real-vs-real floor beside it: the distance between two disj
 of the same size as the generated one (no model can be expected to go below it).
 
 The standard Inception FID is :func:`inception_fid`, through torch-fidelity, with weights from
-a local file (``pip install torch-fidelity``; see the README for where to get the file).
+a local file (``pip install torch-fidelity``; see docs/data.md for where to get the file).
 (The DCGAN paper predates FID; it judged samples by eye and by the probes of section 5.)
 """
 from __future__ import annotations
@@ -230,7 +230,7 @@ def inception_fid(real: torch.Tensor, fake: torch.Tensor, weights_path: str | Pa
     if not path.is_file():
         raise FileNotFoundError(
             f"Inception weights not found at {path}. Download torch-fidelity's "
-            "weights-inception-2015-12-05-6726825d.pth on a connected machine (see README, "
+            "weights-inception-2015-12-05-6726825d.pth on a connected machine (see docs/data.md, "
             "'Quality measure') and pass its path.")
     try:
         import torch_fidelity

@@ -235,7 +235,7 @@ class TrainConfig:
                                  f"{PER_CORE} per CPU core ({PER_CORE * CORES} here)",
                                  check="threads")
     compile: bool = option(False, "torch.compile the networks (inductor): compiles for a "
-                           "while first; on a CPU no faster (README, Benchmarks)")
+                           "while first; on a CPU no faster (docs/benchmarks.md)")
 
     def validate(self, for_run: bool = True) -> None:
         """Check every option's type and range; :class:`ConfigError` names the first bad one.

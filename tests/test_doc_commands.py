@@ -171,6 +171,16 @@ def _best_copied(work: Path) -> None:
         assert (run / "best.pt").read_bytes() == last.read_bytes(), d
 
 
+def _student_edition(folder: Path) -> None:
+    import nbformat
+    nbs = sorted(folder.rglob("[0-9][0-9]_*.ipynb"))
+    assert len(nbs) == len(list((REPO / "book").glob("[0-9][0-9]_*.ipynb"))), nbs
+    for path in nbs:
+        tags = [t for c in nbformat.read(path, as_version=4).cells
+                for t in c.metadata.get("tags", [])]
+        assert "solution" not in tags and "student" in tags, path.name
+
+
 RUN_BOOK = r"(\.venv/bin/)?python ci/run_book\.py"
 PLAN = "a real run of these chapters takes an hour or more (the paper's pipeline: a GPU); " \
        "--plan checks the options, the chapter graph and the data"
@@ -216,6 +226,12 @@ CASES = [
     Case("site", r"\.venv/bin/python ci/build_site\.py", run=sub(add="--help"), cwd="repo",
          expect=("--build-dir",),
          reason="tests/test_site.py builds the site and opens every page in Chromium"),
+    Case("student-edition", r"\.venv/bin/python ci/student_edition\.py --out student/",
+         run=sub(("--out student/", "--out $WORK/student/")), cwd="repo",
+         check=lambda w: _student_edition(w / "student"),
+         reason="as written, into the test's working folder instead of the repository's"),
+    Case("sample-nn-help", r"\.venv/bin/python benchmarks/sample_nn\.py --help", cwd="repo",
+         expect=("sgemm",), reason="as written (tests/test_benchmarks.py runs it on tiny sizes)"),
     # ---- dcgan train / sample
     Case("train-fmnist", r"dcgan train --dataset fashion-mnist --image-size 32 --epochs 5 "
                          r"--out runs/fmnist", run=sub(add="--batch-size 16"),

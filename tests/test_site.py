@@ -134,11 +134,12 @@ def test_front_page_leads_with_the_claims_linked_to_their_verdicts(site):
         assert 'id="verdicts"' in page, chapter
     for kind in claims.SCOPES:
         assert f"{kind}: " in html.unescape(index).translate(SMART_QUOTES), kind
-    detail = (site / "claims_detail.html").read_text(encoding="utf-8")
+    detail = (site / "docs" / "claims.html").read_text(encoding="utf-8")
     results = (site / "docs" / "results.html").read_text(encoding="utf-8")
     for c in claims.CLAIMS:
         assert c.id in detail and c.id in results, c.id
     assert 'href="../chapters/02_training.html"' in results
+    assert 'href="../chapters/02_training.html#verdicts"' in detail
 
 
 def test_no_page_shows_a_placeholder(site):
@@ -170,12 +171,18 @@ def test_stage_generates_the_claims_pages_and_takes_the_docs(tmp_path):
     docs_dir.mkdir()
     (site_dir / "index.md").write_text("# x\n")
     (docs_dir / "data.md").write_text("# Data\n")
+    (docs_dir / "cli.md").write_text("See [ch. 2](../book/02_training.ipynb), [the guide]"
+                                     "(../site/course.md), [home](../README.md#two-commands)"
+                                     " and [data](data.md).\n")
     src = tmp_path / "src"
     build_site.stage(src, site=site_dir, docs=docs_dir)
     assert (src / "claims.md").read_text() == build_site.claims_page()
     assert "| claim | verdict | scope | chapter, run |" in (src / "claims.md").read_text()
-    assert "| baseline |" in (src / "claims_detail.md").read_text()
+    assert "| baseline |" in (src / "docs" / "claims.md").read_text()
     assert (src / "docs" / "data.md").read_text() == "# Data\n"
+    assert (src / "docs" / "cli.md").read_text() == (  # links pointed at the site's pages
+        "See [ch. 2](../chapters/02_training.ipynb), [the guide](../course.md), "
+        "[home](../index.md) and [data](data.md).\n")
     assert "../chapters/" in (src / "docs" / "results.md").read_text()
     assert sorted(p.name for p in (src / "chapters").iterdir()) == [p.name for p in CHAPTERS]
 
