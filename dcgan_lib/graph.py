@@ -286,7 +286,7 @@ PARAMETER_TYPES = {
     "n_train": "int", "n_sources": "int", "real_limit": "int", "k_labels": "int", "n_val": "int",
     "test_draws": "int", "cnn_trials": "int", "points": "int", "steps": "int", "memorise": "int",
     "n_images": "int", "n_features": "int", "k": "int", "box_samples": "int",
-    "new_samples": "int", "pool": "int", "reps": "int", "turn_samples": "int",
+    "new_samples": "int", "pool": "int", "reps": "int", "turn_samples": "int", "random_dirs": "int",
     "decay_epochs": "int", "at": "list[int]", "big_at": "list[int]", "eval_n": "int",
 }
 # ci/run_book.py sets these from its own options: never through --param

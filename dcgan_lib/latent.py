@@ -441,6 +441,50 @@ def along(z: torch.Tensor, d: torch.Tensor, alphas: Sequence[float]) -> torch.Te
     return z.unsqueeze(1) + a * d.reshape(1, 1, -1)
 
 
+def random_directions(k: int, like: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """``k`` random directions (k, nz) of the same length as ``like``, uniform on the sphere:
+    figure 8's measured baseline (what any direction of that length does)."""
+    from .rng import seeded_generator
+    r = torch.randn(k, like.numel(), generator=seeded_generator(seed, 8), dtype=like.dtype)
+    return r / r.norm(dim=1, keepdim=True) * like.norm()
+
+
+def score_direction(G: nn.Module, z: torch.Tensor, d: torch.Tensor, alphas: Sequence[float],
+                    classify: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                    context: torch.Tensor | None = None) -> dict:
+    """Figure 8's test of a direction ``d`` on the samples ``z`` (N, nz), moved by every alpha
+    of ``alphas`` (which must hold 0): per sample and alpha, whether its brightness moved the
+    intended way (up for alpha > 0, down for alpha < 0; True at 0) and, with ``classify``
+    (images -> class logits), whether its class is the one at alpha = 0. Returns arrays
+    ``brightness``, ``moved`` and ``kept`` (None without a classifier), each (N, len(alphas)),
+    and ``images`` (N, len(alphas), C, H, W)."""
+    alphas = [float(a) for a in alphas]
+    if 0.0 not in alphas:
+        raise ValueError(f"alphas must hold 0 (the unmoved sample), got {alphas}")
+    mid = alphas.index(0.0)
+    path = along(z, d, alphas)
+    imgs = decode(G, path.reshape(-1, z.shape[1]), context=context)
+    imgs = imgs.reshape(len(z), len(alphas), *imgs.shape[1:])
+    b = brightness(imgs.flatten(0, 1)).reshape(len(z), len(alphas))
+    sign = np.sign(np.asarray(alphas))
+    moved = (np.sign(b - b[:, mid:mid + 1]) == sign) | (sign == 0)
+    kept = None
+    if classify is not None:
+        with torch.no_grad():
+            pc = classify(imgs.flatten(0, 1)).argmax(1).numpy().reshape(len(z), len(alphas))
+        kept = pc == pc[:, mid:mid + 1]
+    return {"images": imgs, "brightness": b, "moved": moved, "kept": kept}
+
+
+def per_sample_at(scores: np.ndarray, alphas: Sequence[float], at: Sequence[float]
+                  ) -> np.ndarray:
+    """Each sample's mean of a (N, len(alphas)) boolean score over the alphas ``at`` (e.g.
+    ±0.5): one value per sample, so the samples, not their alphas, are the unit of a spread."""
+    alphas = [round(float(a), 9) for a in alphas]
+    cols = [alphas.index(round(float(a), 9)) for a in at]
+    return np.asarray(scores, float)[:, cols].mean(1)
+
+
 def pick_exemplars(scores, k: int = 3, among=None, lowest: bool = False) -> list[int]:
     """Indices of the ``k`` samples with the highest (``lowest=True``: lowest) ``scores``,
     restricted to the boolean mask ``among``; ties broken by index, so the choice is

@@ -232,3 +232,44 @@ def test_analogy_measures():
     both = torch.cat([dark, light])
     assert latent.darker_of_class(Fixed(), 3, 0.5, both).tolist() == [True, False]
     assert latent.darker_of_class(Fixed(), 2, 0.5, both).tolist() == [False, False]
+
+
+def test_random_directions_have_the_length_of_the_direction_and_are_seeded():
+    d = torch.randn(100)
+    r = latent.random_directions(5, d, seed=3)
+    assert r.shape == (5, 100)
+    torch.testing.assert_close(r.norm(dim=1), torch.full((5,), float(d.norm())))
+    assert torch.equal(r, latent.random_directions(5, d, seed=3))
+    assert not torch.equal(r, latent.random_directions(5, d, seed=4))
+
+
+def test_score_direction_sees_a_brightness_direction_and_a_random_one_less_often():
+    """A toy generator whose brightness is z[0]: the direction e0 moves every sample the
+    intended way; a random direction of the same length only about half of them (the
+    positive control that figure 8's measured baseline can be beaten and can fail)."""
+    class Bright(torch.nn.Module):
+        nz = 8
+
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(()))  # decode asks for a device
+
+        def forward(self, z):
+            return torch.tanh(z[:, :1, None, None].expand(-1, 1, 4, 4) + 0 * z.sum())
+    G, alphas = Bright().eval(), [-0.5, 0.0, 0.5]
+    z = torch.randn(200, 8, generator=torch.Generator().manual_seed(0)) * 0.3
+    e0 = torch.zeros(8)
+    e0[0] = 1.0
+    classify = lambda x: torch.stack([x.mean((1, 2, 3)) > 0, x.mean((1, 2, 3)) <= 0], 1).float()
+    s = latent.score_direction(G, z, e0, alphas, classify=classify)
+    assert s["moved"].shape == (200, 3) and s["moved"].all()
+    moved = latent.per_sample_at(s["moved"], alphas, (0.5, -0.5))
+    assert moved.shape == (200,) and moved.mean() == 1.0
+    kept = latent.per_sample_at(s["kept"], alphas, (0.5, -0.5)).mean()
+    assert kept < 1.0          # crossing zero changes the toy "class"
+    rand = [latent.per_sample_at(latent.score_direction(G, z, r, alphas)["moved"], alphas,
+                                 (0.5, -0.5)).mean()
+            for r in latent.random_directions(8, e0, seed=1)]
+    assert np.mean(rand) < 0.9
+    with pytest.raises(ValueError, match="must hold 0"):
+        latent.score_direction(G, z, e0, [-0.5, 0.5])

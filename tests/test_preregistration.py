@@ -82,6 +82,14 @@ def test_a_notebook_run_under_another_protocol_is_reported(monkeypatch):
                                                     payload, stem)})
     problems = ct.registry_problems()
     assert any(p.startswith(cid) and "re-publish" in p for p in problems)
+    # excused as awaiting re-publication: not a problem, and the tables do not show that
+    # earlier reading as the claim's verdict
+    assert not any(p.startswith(cid) for p in ct.registry_problems(excused={stem}))
+    table = claims.readme_table(REPO / "book")
+    line = next(ln for ln in table.splitlines() if ln.startswith(f"| **{cid}**"))
+    assert "**not run here** (awaiting re-publication under the amended protocol; earlier " \
+        f"verdict: {row['verdict']})" in line
+    assert "run under an earlier protocol" in claims.results_page(REPO / "book")
 
 
 def test_register_adds_new_claims_and_never_changes_an_entry(tmp_path, monkeypatch):
