@@ -27,7 +27,9 @@ from dcgan_lib import provenance  # noqa: E402
 # every check is an error (take it off the list).
 # 10_conditional: rewritten for real MNIST, 2 trained models per row and the 10m stage (issues
 # 24, 25); its cpu run (both steps, about 2 h) is pending.
-AWAITING_REPUBLICATION: set[str] = {"10_conditional"}
+# 08_forgetting: paired verdicts over several random draws and the reader's claim
+# sec6.3.1-unreadable (issue 25); its cpu run (a few minutes) is pending.
+AWAITING_REPUBLICATION: set[str] = {"08_forgetting", "10_conditional"}
 
 
 def report(repo: Path = REPO, excused: set[str] | None = None
