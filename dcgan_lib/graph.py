@@ -288,6 +288,7 @@ PARAMETER_TYPES = {
     "n_images": "int", "n_features": "int", "k": "int", "box_samples": "int",
     "new_samples": "int", "pool": "int", "reps": "int", "turn_samples": "int", "random_dirs": "int",
     "decay_epochs": "int", "at": "list[int]", "big_at": "list[int]", "eval_n": "int",
+    "control_draws": "int",
 }
 # ci/run_book.py sets these from its own options: never through --param
 RUNNER_PARAMETERS = {"profile": "--profile", "seed": "--seed", "data_root": "--data-root",

@@ -370,6 +370,55 @@ def random_channels(n_total: int, k: int, seed: int = 0,
     return sorted(int(c) for c in rng.choice(pool, k, replace=False))
 
 
+def control_draws(n_total: int, k: int, draws: int, seed: int = 0,
+                  exclude: Sequence[int] = ()) -> list[list[int]]:
+    """``draws`` independent controls of ``k`` random maps each: :func:`random_channels` with
+    seeds ``seed``, ``seed + 1``, ... (draw 0 is the single control ``random_channels(...,
+    seed=seed)``). One draw can be lucky or unlucky; a baseline averaged over several is not."""
+    if draws < 1:
+        raise ValueError(f"need at least one draw, got {draws}")
+    return [random_channels(n_total, k, seed=seed + d, exclude=exclude) for d in range(draws)]
+
+
+@torch.no_grad()
+def over_draws(G: nn.Module, z: torch.Tensor, layer: int, draws: Sequence[Sequence[int]],
+               measure: Callable[[torch.Tensor], dict], bn: str = "batch",
+               batch_size: int = 512, context: torch.Tensor | None = None
+               ) -> dict[str, np.ndarray]:
+    """Each channel set of ``draws`` (:func:`control_draws`) dropped in turn from the same
+    ``z``: the images (as :func:`generate_pair`'s ``after``, same ``bn`` and ``batch_size``)
+    go to ``measure(after) -> {name: one value per sample}``. Returns ``{name: array (draws,
+    N)}``; only one draw's images are held at a time."""
+    out: dict[str, list] = {}
+    for channels in draws:
+        with drop_channels(G, layer, channels):
+            after = decode(G, z, bn, batch_size, context)
+        for name, v in measure(after).items():
+            out.setdefault(name, []).append(np.asarray(v, dtype=float))
+    return {name: np.stack(v) for name, v in out.items()}
+
+
+def paired_against_draws(obj, draws) -> dict:
+    """The per-sample paired comparison of the object maps with random maps: ``obj`` (N,) is a
+    measure of each sample with the object maps dropped, ``draws`` (D, N) the same measure of
+    the same samples under each of D random draws (NaN: no value). Kept are the samples with a
+    value everywhere; for them ``diff`` = object minus the mean over the draws (what a paired
+    test is computed from), ``object``, ``control`` (the mean over the draws), and
+    ``draw_means`` (D,): each draw's mean over the kept samples, i.e. how much the baseline
+    would have moved with one draw only. ``kept``: the boolean mask over the N samples."""
+    obj = np.asarray(obj, dtype=float)
+    draws = np.atleast_2d(np.asarray(draws, dtype=float))
+    if draws.shape[1] != len(obj):
+        raise ValueError(f"draws must be (D, {len(obj)}) for {len(obj)} samples, got "
+                         f"{draws.shape}")
+    kept = ~np.isnan(obj) & ~np.isnan(draws).any(0)
+    if not kept.any():
+        raise ValueError("no sample has a value with the object maps and every draw")
+    control = draws[:, kept].mean(0)
+    return {"diff": obj[kept] - control, "object": obj[kept], "control": control,
+            "draw_means": draws[:, kept].mean(1), "kept": kept}
+
+
 @torch.no_grad()
 def generate_pair(G: nn.Module, z: torch.Tensor, layer: int, channels: Sequence[int],
                   bn: str = "batch", batch_size: int = 512, context: torch.Tensor | None = None,
@@ -445,10 +494,13 @@ def structure_change(before: torch.Tensor, after: torch.Tensor, masks: torch.Ten
             "inside_kept": ia / ib, "outside_kept": oa / ob}
 
 
-def per_image(before: torch.Tensor, after: torch.Tensor, masks: torch.Tensor) -> dict:
+def per_image(before: torch.Tensor, after: torch.Tensor, masks: torch.Tensor,
+              keep_all: bool = False) -> dict:
     """:func:`region_change`'s ratio and :func:`structure_change`'s ``inside_kept`` image by
     image (numpy arrays over the images that have pixels inside and outside their mask, and
-    drawn structure inside it before): the samples a verdict's spread is computed from."""
+    drawn structure inside it before): the samples a verdict's spread is computed from. With
+    ``keep_all``, one value for every image, NaN where an image has none (to pair images
+    across several ``after``: :func:`paired_against_draws`)."""
     d = (after - before).abs().mean(1).double()
     m = masks.bool()
     n_in, n_out = m.flatten(1).sum(1), (~m).flatten(1).sum(1)
@@ -465,8 +517,13 @@ def per_image(before: torch.Tensor, after: torch.Tensor, masks: torch.Tensor) ->
     outside = (d * ~m).flatten(1).sum(1) / n_out.clamp(min=1)
     e_before, e_after = energy(before), energy(after)
     ok = (n_in > 0) & (n_out > 0) & (outside > 0) & (e_before > 0)
-    return {"change_ratio": (inside / outside.clamp(min=1e-12))[ok].numpy(),
-            "structure_kept_inside": (e_after / e_before.clamp(min=1e-12))[ok].numpy()}
+    ratio = inside / outside.clamp(min=1e-12)
+    kept = e_after / e_before.clamp(min=1e-12)
+    if keep_all:
+        nan = torch.tensor(float("nan"), dtype=ratio.dtype)
+        return {"change_ratio": torch.where(ok, ratio, nan).numpy(),
+                "structure_kept_inside": torch.where(ok, kept, nan).numpy()}
+    return {"change_ratio": ratio[ok].numpy(), "structure_kept_inside": kept[ok].numpy()}
 
 
 def verdict(classify: Callable, before: torch.Tensor, after: torch.Tensor,
@@ -484,6 +541,15 @@ def verdict(classify: Callable, before: torch.Tensor, after: torch.Tensor,
     return {"unchanged": float((pa.argmax(1) == cb).mean()),
             "confidence_before": float(pb[idx, cb].mean()),
             "confidence_after": float(pa[idx, cb].mean())}
+
+
+def predicted_class(classify: Callable, images: torch.Tensor,
+                    featurize: Callable | None = None) -> np.ndarray:
+    """The class :func:`verdict`'s classifier predicts for each image (``classify(images)`` or
+    ``classify(featurize(images))`` -> probabilities (N, K)), as an int array (N,): compare two
+    of them sample by sample for a paired verdict."""
+    x = featurize(images) if featurize is not None else images
+    return np.asarray(classify(x)).argmax(1)
 
 
 # ------------------------------------------------------------------ boxes for a batch run

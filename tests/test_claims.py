@@ -156,11 +156,15 @@ def test_every_chapter_can_reach_every_rule_outcome():
             good = b - 0.005 if rule.better == "lower" else b + 5
             if getattr(rule, "limit", None) is not None:     # within the limit too
                 good = rule.limit - 0.1 if rule.better == "lower" else rule.limit + 0.05
-            m = {c.metric: Measure(max(good, 0.0), 0.0001)}
+            if not c.metric.endswith("_paired_diff"):       # a difference may be negative
+                good = max(good, 0.0)
+            m = {c.metric: Measure(good, 0.0001)}
             if c.baseline_metric:
                 if rule.better == "higher":
                     b = min(b, good - 0.5)  # a measured baseline below a limit of its own
                 m[c.baseline_metric] = Measure(b, 0.0001)
+            if c.paired_metric:                              # the same gain, paired
+                m[c.paired_metric] = Measure(good - b, 0.0001)
         row = c.decide(m)
         assert row["verdict"] == "reproduced", (c.id, row["why"])
 
@@ -339,3 +343,26 @@ def test_mcnemar_detects_a_planted_difference_and_not_a_null_one():
         x, y = torch.rand(n, generator=g) < 0.03, torch.rand(n, generator=g) < 0.03
         rejections += claims.mcnemar(x, y).reject
     assert rejections <= 20, rejections          # 5% expected; exact test is conservative
+
+
+def test_a_paired_metric_decides_on_the_differences_and_the_limit_on_the_share():
+    c = next(c for c in claims.CLAIMS if c.id == "sec6.3.1-unreadable")
+    assert c.paired_metric in claims.metric_names(c.chapter)
+    share, ctrl = Measure(0.40, 0.03), Measure(0.46, 0.03)
+    # the paired differences decide: tight -> reproduced, loose -> partly, whatever the
+    # unpaired comparison of the two shares says (here reproduced)
+    assert Beats("lower")(share, ctrl)[0] == "reproduced"
+    tight = {c.metric: share, c.baseline_metric: ctrl,
+             c.paired_metric: Measure(-0.06, 0.01)}
+    assert c.decide(tight)["verdict"] == "reproduced"
+    loose = {**tight, c.paired_metric: Measure(-0.06, 0.08)}
+    assert c.decide(loose)["verdict"] == "partly"
+    assert "paired" in c.decide(loose)["why"]
+    above = {c.metric: Measure(0.66, 0.03), c.baseline_metric: Measure(0.74, 0.03),
+             c.paired_metric: Measure(-0.08, 0.02)}
+    row = c.decide(above)                     # lower beyond the spread, but not at most 0.5
+    assert row["verdict"] == "partly" and "limit 0.5" in row["why"]
+    assert c.decide({c.metric: share, c.baseline_metric: ctrl})["verdict"] == "not run here"
+    assert c.decide({})["verdict"] == "not run here"      # no classifier (full): not run here
+    worse = {**tight, c.paired_metric: Measure(0.02, 0.01)}
+    assert c.decide(worse)["verdict"] == "not reproduced"

@@ -274,3 +274,52 @@ def test_window_boxes_use_the_users_boxes_for_this_checkpoint_only(G, tmp_path):
     assert "no hand-drawn box file" in how
     with pytest.raises(FileNotFoundError, match="full_boxes .*none.json"):
         surgery.window_boxes(G, ck, tmp_path / "none.json", explicit=True)
+
+
+def test_control_draws_and_paired_comparison_over_draws(G):
+    draws = surgery.control_draws(16, 3, 4, seed=5, exclude=[0, 1])
+    assert len(draws) == 4 and draws[0] == surgery.random_channels(16, 3, seed=5, exclude=[0, 1])
+    assert all(len(d) == 3 and not {0, 1} & set(d) for d in draws)
+    assert len({tuple(d) for d in draws}) > 1                    # independent draws differ
+    with pytest.raises(ValueError, match="at least one draw"):
+        surgery.control_draws(16, 3, 0)
+    # over_draws: each draw's images are generate_pair's `after` for that draw
+    z = latent.seeded_z(G, 6, 1)
+    seen = surgery.over_draws(G, z, 0, draws[:2], lambda a: {"first": a[:, 0, 0, 0],
+                                                              "n": [len(a)] * len(a)},
+                              batch_size=6)
+    assert seen["first"].shape == (2, 6) and (seen["n"] == 6).all()
+    for d, channels in enumerate(draws[:2]):
+        _, after = surgery.generate_pair(G, z, 0, channels, batch_size=6)
+        assert np.allclose(seen["first"][d], after[:, 0, 0, 0].numpy())
+    # paired: the difference per sample, the draws averaged per sample; NaN samples dropped
+    obj = np.array([1.0, 2.0, np.nan, 4.0])
+    ctrl = np.array([[2.0, 2.0, 1.0, 5.0], [4.0, 4.0, 1.0, np.nan]])
+    p = surgery.paired_against_draws(obj, ctrl)
+    assert p["kept"].tolist() == [True, True, False, False]
+    assert np.allclose(p["control"], [3.0, 3.0]) and np.allclose(p["diff"], [-2.0, -1.0])
+    assert np.allclose(p["draw_means"], [2.0, 4.0])             # one draw alone: 2 or 4
+    with pytest.raises(ValueError, match="draws must be"):
+        surgery.paired_against_draws(obj, ctrl[:, :3])
+    # per_image(keep_all): one value per image, NaN where the filtered version drops it
+    before = torch.zeros(3, 1, 4, 4)
+    before[:, :, 1, 1] = 1.0                                     # structure inside the box
+    after = before.clone()
+    after[0, :, 3, 3] = 0.5                                      # image 1: no change outside
+    after[2, :, 3, 3] = 0.5
+    masks = torch.zeros(3, 4, 4, dtype=torch.bool)
+    masks[:, :2, :2] = True
+    full = surgery.per_image(before, after, masks, keep_all=True)
+    short = surgery.per_image(before, after, masks)
+    assert np.isnan(full["change_ratio"][1]) and len(short["change_ratio"]) == 2
+    assert np.allclose(full["structure_kept_inside"][[0, 2]], short["structure_kept_inside"])
+
+
+def test_predicted_class_pairs_a_verdict_sample_by_sample():
+    before, after = torch.zeros(2, 1, 2, 2), torch.ones(2, 1, 2, 2)
+    probs = {id(before): np.array([[0.9, 0.1], [0.2, 0.8]]),
+             id(after): np.array([[0.4, 0.6], [0.1, 0.9]])}
+    cb = surgery.predicted_class(lambda x: probs[id(x)], before)
+    ca = surgery.predicted_class(lambda x: probs[id(x)], after)
+    assert (cb == ca).tolist() == [False, True]
+    assert (cb == ca).mean() == surgery.verdict(lambda x: probs[id(x)], before, after)["unchanged"]
