@@ -609,6 +609,8 @@ class Trainer:
                                        "run without --resume, or give the folder of the run "
                                        "with --out")
         created = not self.out.exists()
+        # the folders a failed start removes again: --out and its parents it creates
+        made = [p for p in (self.out, *self.out.parents) if not p.exists()]
         self.lock = RunLock(self.out)
         if self.main:  # before anything reads or writes the folder
             self.lock.acquire()
@@ -630,11 +632,12 @@ class Trainer:
                 err.kept = self._kept()
             self.lock.release()
             if created and self.main:
-                for p in (self.out / ".lock", self.out):
+                (self.out / ".lock").unlink(missing_ok=True)
+                for p in made:  # deepest first, each only while empty
                     try:
-                        p.unlink() if p.is_file() else p.rmdir()
+                        p.rmdir()
                     except OSError:
-                        pass
+                        break
             raise
 
     # -- set-up ------------------------------------------------------------------
@@ -838,6 +841,11 @@ class Trainer:
                 skipped.append(path.name)
                 continue
             self._check_compatible(ck["config"], path)
+            if ck["nc"] != self.nc or (self.cfg.labels and ck.get("ny", 0) != self.ny):
+                raise ConfigError(f"cannot resume from {path}: its models are for {ck['nc']} "
+                                  f"channel(s) and {ck.get('ny', 0)} classes, this run's data "
+                                  f"has {self.nc} and {self.ny}; pass --channels {ck['nc']} "
+                                  "(and the same --dataset) or use a new --out folder")
             self.G.load_state_dict(ck["G"])
             self.D.load_state_dict(ck["D"])
             self.optG.load_state_dict(ck["optG"])

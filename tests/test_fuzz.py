@@ -743,3 +743,34 @@ def test_resume_skips_a_checkpoint_that_would_break_the_run(good, tmp_path, name
     check("train", res, before, snapshot(tmp_path), mine=run, replaces=True)
     assert res.rc == 0 and "from ckpt-00000004.pt" in res.err
     assert any("ckpt-00000006.pt" in w and words in w for w in res.warned), res.warned
+
+
+def test_a_refused_run_leaves_no_parent_folders_of_its_out(tmp_path):
+    """Found by the fuzzer: ``--out fresh/deep/er`` refused after the lock was taken (here: a
+    batch too large for memory) removed ``er`` but left ``fresh/deep`` behind."""
+    before = snapshot(tmp_path)
+    res = invoke(["train", *TINY, "--steps", "1", "--batch-size", str(2**40),
+                  "--out", tmp_path / "fresh" / "deep" / "er"], tmp_path)
+    assert res.rc == 2 and "--batch-size" in res.err
+    check("train", res, before, snapshot(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_from_a_checkpoint_whose_config_lost_its_channels_is_one_line(good, tmp_path):
+    """Found by the fuzzer: a newest checkpoint with no ``channels`` in its config (1-channel
+    models) resumed on the dataset's default of 3 channels and ended in load_state_dict's
+    traceback. Now one line naming the file and ``--channels``; the run folder is kept."""
+    root, ck = good
+    run = tmp_path / "run"
+    shutil.copytree(root / "run", run)
+    c = copy.deepcopy(ck)
+    del c["config"]["channels"]
+    torch.save(c, run / "ckpt-00000006.pt")
+    before = snapshot(tmp_path)
+    res = invoke(["train", "--out", run, "--steps", "7", "--resume", "--no-progress"], tmp_path)
+    assert res.rc == 2 and "ckpt-00000006.pt" in res.err and "--channels 1" in res.err
+    check("train", res, before, snapshot(tmp_path))
+    res = invoke(["train", "--out", run, "--steps", "7", "--resume", "--channels", "1",
+                  "--no-progress"], tmp_path)           # and as it says, it goes on
+    check("train", res, before, snapshot(tmp_path), mine=run, replaces=True)
+    assert res.rc == 0
