@@ -477,6 +477,14 @@ def _check_optimiser(state, params: list, name: str, bad) -> None:
     for i, st in state["state"].items():
         if i not in shape or not isinstance(st, dict):
             raise bad(f"{name} holds state for an unknown parameter {i!r}")
+        for k in ("step", "exp_avg", "exp_avg_sq"):  # what Adam's next step reads
+            t = st.get(k)
+            if t is None or k != "step" and not (isinstance(t, torch.Tensor)
+                                                 and t.shape == shape[i]):
+                got = "none" if t is None else tuple(t.shape) if isinstance(
+                    t, torch.Tensor) else type(t).__name__
+                raise bad(f"{name}'s {k} of parameter {i} must be "
+                          f"{'given' if k == 'step' else 'a tensor of its shape'}, got {got}")
         for k, t in st.items():
             if not isinstance(t, torch.Tensor) and (isinstance(t, bool) or not isinstance(
                     t, numbers.Real)) or isinstance(t, torch.Tensor) and (

@@ -718,6 +718,8 @@ RESUME_MUTANTS = {  # found by the fuzzer: each passed the checks, then broke th
                           "optG's eps"),
     "optG state step a string": (lambda c: c["optG"]["state"][0].__setitem__("step", "x"),
                                  "optG's step"),
+    "optG state without exp_avg": (lambda c: c["optG"]["state"][0].pop("exp_avg"),
+                                   "optG's exp_avg"),
 }
 
 
