@@ -422,7 +422,7 @@ def check_checkpoint(ck, path: str | Path, resume: bool = False) -> TrainConfig:
                   "random states")
     try:  # on a throwaway generator: the state random.setstate will be given on resume
         random.Random().setstate(_as_rng_state(rng["python"]))
-    except (TypeError, ValueError, OverflowError) as err:
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError) as err:
         raise bad(f"its python random state is not one ({str(err)[:60]})") from None
     return cfg
 

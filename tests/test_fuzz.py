@@ -718,6 +718,7 @@ RESUME_MUTANTS = {  # found by the fuzzer: each passed the checks, then broke th
                           "optG's eps"),
     "optG state step a string": (lambda c: c["optG"]["state"][0].__setitem__("step", "x"),
                                  "optG's step"),
+    "python rng state empty": (_set("rng", "python", value=[]), "python random state"),
     "optG state without exp_avg": (lambda c: c["optG"]["state"][0].pop("exp_avg"),
                                    "optG's exp_avg"),
 }
@@ -776,3 +777,15 @@ def test_resume_from_a_checkpoint_whose_config_lost_its_channels_is_one_line(goo
                   "--no-progress"], tmp_path)           # and as it says, it goes on
     check("train", res, before, snapshot(tmp_path), mine=run, replaces=True)
     assert res.rc == 0
+
+
+@pytest.mark.parametrize("argv", [["sample", "--checkpoint", "x.pt", "--out", "s.png",
+                                   "--label=--"],
+                                  ["train", "--steps=--", "--out", "r"]])
+def test_a_double_dash_given_as_a_value_is_one_line(tmp_path, argv):
+    """Found by the fuzzer: argparse reads ``--label=--`` as an empty list, which ended in a
+    TypeError traceback in ``dcgan sample``'s range check."""
+    before = snapshot(tmp_path)
+    res = invoke(argv, tmp_path)
+    assert res.rc == 2 and argv[-1 if argv[0] == "sample" else 1].split("=")[0] in res.err
+    check(argv[0], res, before, snapshot(tmp_path))
