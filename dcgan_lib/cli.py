@@ -284,6 +284,11 @@ def main(argv: list[str] | None = None) -> int:
     _sample_parser(sub)
     fetch.add_parser(sub)
     args = ap.parse_args(argv)
+    lists = ("names", "sizes")  # the only options that take several values
+    odd = [k for k, v in vars(args).items() if isinstance(v, list) and k not in lists]
+    if odd:  # argparse turns "--label=--" into an empty list instead of refusing it
+        flag = "--" + odd[0].replace("_", "-")
+        return _error(args.cmd, f"{flag} needs a value after it, got '--'; e.g. {flag}=3")
     args.as_program = argv is None  # the process's own command line, not a call from Python
     return {"train": _train, "sample": _sample, "data": fetch.run}[args.cmd](args)
 

@@ -295,6 +295,17 @@ class TrainConfig:
             if dev.type == "cuda" and not torch.cuda.is_available():
                 raise ConfigError(f"device (--device) {self.device!r}: no CUDA device on this "
                                   "machine; use --device cpu or auto")
+            mps = getattr(torch.backends, "mps", None)
+            if dev.type not in ("cpu", "cuda", "mps") or (
+                    dev.type == "mps" and not (mps and mps.is_available())):
+                # a name torch parses but cannot train on here (meta, xla, mps on Linux, ...)
+                raise ConfigError(f"device (--device) {self.device!r}: not a device that runs "
+                                  "on this machine; use --device cpu, cuda, mps or auto")
+            if dev.type == "cuda" and dev.index is not None and \
+                    dev.index >= torch.cuda.device_count():
+                raise ConfigError(f"device (--device) {self.device!r}: this machine has "
+                                  f"{torch.cuda.device_count()} CUDA device(s), numbered from "
+                                  "0; use --device cuda or auto")
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -384,8 +395,8 @@ def check_checkpoint(ck, path: str | Path, resume: bool = False) -> TrainConfig:
     try:
         with torch.device("meta"):
             G, D = build_models(cfg, nc, ny)
-    except (ConfigError, ValueError) as err:
-        raise bad(f"its config builds no models: {err}") from None
+    except (ConfigError, ValueError, TypeError, RuntimeError, OverflowError) as err:
+        raise bad(f"its config builds no models: {str(err).splitlines()[0][:100]}") from None
     model = f"its config's model ({_widths(cfg, nc, ny)})"
     for name, net in (("G", G), ("D", D)):
         _check_tensors(ck[name], net.state_dict(), name, model, bad)
@@ -394,17 +405,25 @@ def check_checkpoint(ck, path: str | Path, resume: bool = False) -> TrainConfig:
     for name, net in (("optG", G), ("optD", D)):
         _check_optimiser(ck[name], list(net.parameters()), name, bad)
     step = ck["step"]
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise bad(f"step must be a whole number >= 0, got {step!r}")
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEPS:
+        raise bad(f"step must be a whole number from 0 to {MAX_STEPS:,}, got {step!r}")
     fz = ck["fixed_z"]
-    if not isinstance(fz, torch.Tensor) or tuple(fz.shape) != (cfg.num_samples, cfg.nz):
-        got = tuple(fz.shape) if isinstance(fz, torch.Tensor) else type(fz).__name__
-        raise bad(f"fixed_z must be a tensor of shape ({cfg.num_samples}, {cfg.nz}) "
-                  f"(num_samples, nz), got {got}")
+    if not isinstance(fz, torch.Tensor) or tuple(fz.shape) != (cfg.num_samples, cfg.nz) \
+            or not fz.is_floating_point():
+        got = f"{tuple(fz.shape)} {fz.dtype}" if isinstance(fz, torch.Tensor) else \
+            type(fz).__name__
+        raise bad(f"fixed_z must be a floating-point tensor of shape ({cfg.num_samples}, "
+                  f"{cfg.nz}) (num_samples, nz), got {got}")
     rng = ck["rng"]
     if not (isinstance(rng, dict) and isinstance(rng.get("torch"), torch.Tensor)
-            and rng["torch"].dtype == torch.uint8 and isinstance(rng.get("python"), (list, tuple))):
-        raise bad("rng must hold the torch (a uint8 tensor) and python random states")
+            and rng["torch"].dtype == torch.uint8 and isinstance(rng.get("python"), (list, tuple))
+            and rng["torch"].shape == torch.get_rng_state().shape):
+        raise bad("rng must hold the torch (a uint8 tensor of this torch's size) and python "
+                  "random states")
+    try:  # on a throwaway generator: the state random.setstate will be given on resume
+        random.Random().setstate(_as_rng_state(rng["python"]))
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError) as err:
+        raise bad(f"its python random state is not one ({str(err)[:60]})") from None
     return cfg
 
 
@@ -439,6 +458,18 @@ def _check_optimiser(state, params: list, name: str, bad) -> None:
                                              isinstance(g.get("params"), list) for g in groups)
             and isinstance(state.get("state"), dict)):
         raise bad(f"{name} is not an optimiser state (param_groups and state)")
+    for g in groups:  # the hyper-parameters Adam's step reads (lr, betas: set on resume)
+        for k in ("lr", "eps", "weight_decay"):
+            v = g.get(k, 0.0)
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                raise bad(f"{name}'s {k} must be a finite number, got {v!r}")
+        betas = g.get("betas", (0.5, 0.999))
+        if not (isinstance(betas, (list, tuple)) and len(betas) == 2 and all(
+                isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas)):
+            raise bad(f"{name}'s betas must be two numbers, got {betas!r}")
+        for k in ("amsgrad", "maximize", "foreach", "capturable", "differentiable", "fused"):
+            if g.get(k) is not None and not isinstance(g[k], bool):
+                raise bad(f"{name}'s {k} must be true or false, got {g[k]!r}")
     ids = [i for g in groups for i in g["params"]]
     if len(ids) != len(params):
         raise bad(f"{name} is for {len(ids)} parameters, its model has {len(params)}")
@@ -446,7 +477,20 @@ def _check_optimiser(state, params: list, name: str, bad) -> None:
     for i, st in state["state"].items():
         if i not in shape or not isinstance(st, dict):
             raise bad(f"{name} holds state for an unknown parameter {i!r}")
+        for k in ("step", "exp_avg", "exp_avg_sq"):  # what Adam's next step reads
+            t = st.get(k)
+            if t is None or k != "step" and not (isinstance(t, torch.Tensor)
+                                                 and t.shape == shape[i]):
+                got = "none" if t is None else tuple(t.shape) if isinstance(
+                    t, torch.Tensor) else type(t).__name__
+                raise bad(f"{name}'s {k} of parameter {i} must be "
+                          f"{'given' if k == 'step' else 'a tensor of its shape'}, got {got}")
         for k, t in st.items():
+            if not isinstance(t, torch.Tensor) and (isinstance(t, bool) or not isinstance(
+                    t, numbers.Real)) or isinstance(t, torch.Tensor) and (
+                    t.is_complex() or t.dtype == torch.bool):
+                raise bad(f"{name}'s {k} of parameter {i} is not a real number or tensor, got "
+                          f"{type(t).__name__}")
             if isinstance(t, torch.Tensor) and t.dim() and t.shape != shape[i]:
                 raise bad(f"{name}'s {k} of parameter {i} has shape {tuple(t.shape)}, the "
                           f"parameter {tuple(shape[i])}")
@@ -573,6 +617,8 @@ class Trainer:
                                        "run without --resume, or give the folder of the run "
                                        "with --out")
         created = not self.out.exists()
+        # the folders a failed start removes again: --out and its parents it creates
+        made = [p for p in (self.out, *self.out.parents) if not p.exists()]
         self.lock = RunLock(self.out)
         if self.main:  # before anything reads or writes the folder
             self.lock.acquire()
@@ -594,11 +640,12 @@ class Trainer:
                 err.kept = self._kept()
             self.lock.release()
             if created and self.main:
-                for p in (self.out / ".lock", self.out):
+                (self.out / ".lock").unlink(missing_ok=True)
+                for p in made:  # deepest first, each only while empty
                     try:
-                        p.unlink() if p.is_file() else p.rmdir()
+                        p.rmdir()
                     except OSError:
-                        pass
+                        break
             raise
 
     # -- set-up ------------------------------------------------------------------
@@ -681,9 +728,15 @@ class Trainer:
         cfg = self.cfg
         nc = cfg.channels or data_mod.DEFAULT_CHANNELS.get(cfg.dataset, 3)
         size = max(16, 1 << (cfg.image_size - 1).bit_length())  # the DCGAN at the next 2^k
-        need = estimate_train_memory(size, nc, cfg.nz, cfg.ngf, cfg.ndf,
-                                     cfg.batch_size, cfg.variant, dataset_images=n,
-                                     preload=cfg.preload, samples=cfg.num_samples)
+        try:
+            need = estimate_train_memory(size, nc, cfg.nz, cfg.ngf, cfg.ndf,
+                                         cfg.batch_size, cfg.variant, dataset_images=n,
+                                         preload=cfg.preload, samples=cfg.num_samples)
+        except (RuntimeError, OverflowError, TypeError) as err:  # sizes past torch's 64 bits
+            raise ConfigError(
+                f"this run's networks are too large to build ({cfg.image_size}x{cfg.image_size}, "
+                f"nz {cfg.nz}, widths {cfg.ngf}/{cfg.ndf}: {str(err).splitlines()[0][:60]}); "
+                "lower --image-size, --nz or --ngf/--ndf") from None
         if self.device.type == "cuda":
             free, where = torch.cuda.mem_get_info(self.device)[0], f"free on {self.device}"
         else:
@@ -796,12 +849,17 @@ class Trainer:
                 skipped.append(path.name)
                 continue
             self._check_compatible(ck["config"], path)
+            if ck["nc"] != self.nc or (self.cfg.labels and ck.get("ny", 0) != self.ny):
+                raise ConfigError(f"cannot resume from {path}: its models are for {ck['nc']} "
+                                  f"channel(s) and {ck.get('ny', 0)} classes, this run's data "
+                                  f"has {self.nc} and {self.ny}; pass --channels {ck['nc']} "
+                                  "(and the same --dataset) or use a new --out folder")
             self.G.load_state_dict(ck["G"])
             self.D.load_state_dict(ck["D"])
             self.optG.load_state_dict(ck["optG"])
             self.optD.load_state_dict(ck["optD"])
             self.step, self.best_fd = ck["step"], ck.get("best_fd", float("inf"))
-            self.fixed_z = ck["fixed_z"].cpu()
+            self.fixed_z = ck["fixed_z"].cpu().float()
             torch.set_rng_state(ck["rng"]["torch"].cpu())
             random.setstate(_as_rng_state(ck["rng"]["python"]))
             if self.cuda and ck["rng"].get("cuda") is not None:
