@@ -220,15 +220,12 @@ run.log_metrics(boxed_ratio=rows[0]["inside / outside"],
                 boxed_ratio_control=rows[1]["inside / outside"],
                 boxed_structure_kept=rows[0]["structure kept inside"],
                 boxed_structure_kept_control=rows[1]["structure kept inside"])
-
-
-def boxed_measures(a):   # per boxed sample, NaN where a sample has no value
-    return surgery.per_image(before[idx], a[idx], masks[idx], keep_all=True)
-
-
-draw_boxed = surgery.over_draws(G, z, layer, draws, boxed_measures, batch_size=len(z))
+# per boxed sample (NaN where a sample has no value), under every random draw and the object maps
+draw_boxed = surgery.over_draws(
+    G, z, layer, draws, lambda a: surgery.per_image(before[idx], a[idx], masks[idx], keep_all=True),
+    batch_size=len(z))
 paired = {k: surgery.paired_against_draws(v, draw_boxed[k])
-          for k, v in boxed_measures(after).items()}
+          for k, v in surgery.per_image(before[idx], after[idx], masks[idx], keep_all=True).items()}
 run.table([{"measure (per boxed sample)": name, "samples": len(p["diff"]),
             "random draws": len(draws), "object maps": p["object"].mean(),
             "random maps, mean over draws": p["control"].mean(),

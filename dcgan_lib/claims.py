@@ -1392,8 +1392,11 @@ def results_page(book_dir, link_prefix: str = "../book/") -> str:
                       for m in [re.search(r"^# (.+)$", "".join(c["source"]), re.M)] if m),
                      path.stem)
         lines += [f"## [{title}]({link_prefix}{path.name})", ""]
+        unread = [c for c in CLAIMS if c.chapter == path.stem]   # claims this run did not read
         if not payloads:
             lines += ["No verdict table in the committed notebook yet.", ""]
+            lines += [f"- **{c.id}** ({c.scope}): not run in the committed notebook" for c in unread]
+            lines += [""] if unread else []
             continue
         p = payloads[-1]
         scale = f" --param scale={p['scale']}" if p.get("scale") else ""
@@ -1410,6 +1413,9 @@ def results_page(book_dir, link_prefix: str = "../book/") -> str:
             scope = r.get("scope") or next(c.scope for c in CLAIMS if c.id == r["id"])
             lines.append(f"- **{r['id']}** ({scope}): {_cell(r['this run'])}; baseline "
                          f"{_cell(r['baseline'])} -> **{r['verdict']}**{amended}")
+        read = {r["id"] for r in p["rows"]}
+        lines += [f"- **{c.id}** ({c.scope}): not run in the committed notebook (a claim registered "
+                  "after its run: awaiting re-publication)" for c in unread if c.id not in read]
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
