@@ -70,7 +70,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from dcgan_lib import book, chapter_models, data, features, latent, metrics, viz
+from dcgan_lib import book, chapter_models, data, explore, features, latent, metrics, viz
 from dcgan_lib.models import Generator
 
 run = book.setup("06_latent_walk", profile, seed, data_root, results_dir, scale)
@@ -157,6 +157,18 @@ print("norm of z along row 0, linear:   ",
       np.round(latent.walk(points_main, S["steps"], "linear")[0].norm(dim=1).numpy(), 1))
 print("norm of z along row 0, spherical:",
       np.round(latent.walk(points_main, S["steps"], "spherical")[0].norm(dim=1).numpy(), 1))
+
+# %% [markdown]
+# ## Try it: walk between two samples you choose
+#
+# In JupyterLab this cell shows sliders over the same generator (`dcgan_lib.explore.walk`):
+# pick two of 16 seeded samples (`a`, `b`), move `t` along the way, switch between linear and
+# spherical interpolation. Look for a morph without jumps and images that stay plausible in the
+# middle. Headless runs and the rendered site show the static figure at the sliders' starting
+# values instead.
+
+# %%
+explore.show(explore.walk(G_main, n=16, seed=seed), run, "explore_walk");
 
 # %% [markdown]
 # ## Our generator and the two baselines

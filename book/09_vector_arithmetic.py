@@ -78,8 +78,8 @@ from functools import partial
 import numpy as np
 import torch
 
-from dcgan_lib import (book, chapter_models, data, features, graph, latent, metrics, surgery,
-                       viz)
+from dcgan_lib import (book, chapter_models, data, explore, features, graph, latent, metrics,
+                       surgery, viz)
 
 run = book.setup("09_vector_arithmetic", profile, seed, data_root, results_dir, scale)
 S = run.settings(
@@ -255,6 +255,23 @@ rand_rows = [{"direction": f"random {k}",
                  if sc["kept"] is not None else {})}
              for k, sc in enumerate(rand_scores)]
 run.table(rand_rows, "random_directions")
+
+# %% [markdown]
+# ## Try it: the direction and the arithmetic on samples you choose
+#
+# In JupyterLab these cells show sliders over the same generator (`dcgan_lib.explore`): the
+# first moves one of 16 seeded samples along the brightness direction `d` above (any `alpha`
+# from -3 to 3, beyond the measured range); the second forms `a - b + c` from three samples you
+# pick, in z and, beside it, in pixels. Look for the brightness changing while the garment
+# stays, and for a clean garment from the z arithmetic where the pixel arithmetic overlays.
+# Headless runs and the rendered site show the static figures at the sliders' starting values.
+
+# %%
+explore.show(explore.direction(G, d, n=16, seed=seed, name="(light - dark)"), run,
+             "explore_direction");
+
+# %%
+explore.show(explore.arithmetic(G, n=32, seed=seed), run, "explore_arithmetic");
 
 # %% [markdown]
 # ## The authors' SVHN generator: polarity arithmetic
