@@ -109,6 +109,11 @@ def test_the_shipped_file_is_what_setup_installs_into_this_environment():
 def lab_server(tmp_path):
     """`jupyter lab` on 127.0.0.1 (a free port) over the repository, with the user's config,
     data, runtime, settings and workspace folders in tmp_path (the home is not touched)."""
+    yield from _serve_lab(tmp_path, REPO)
+
+
+def _serve_lab(tmp_path, root):
+    """`jupyter lab` over ``root``; yields (base URL, token) and shuts it down after."""
     import secrets
     import socket
     import subprocess
@@ -136,7 +141,7 @@ def lab_server(tmp_path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
              "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={REPO}"],
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"],
             env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -203,3 +208,68 @@ def test_jupyterlab_serves_the_setting_and_opens_a_chapter_py_as_a_notebook(lab_
     assert opened["tabs"] == [chapter.name], opened
     assert opened["notebooks"] == 1 and opened["editors"] == 0, opened
     assert kernel_started, "the chapter opened as a notebook but started no kernel"
+
+
+# -- the latent-space sliders (dcgan_lib.explore) in a real JupyterLab ----------------------------
+
+SLIDERS_NOTEBOOK = {
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "sliders", "metadata": {},
+               "outputs": [], "source": [
+                   "import torch\n",
+                   "from dcgan_lib import explore\n",
+                   "from dcgan_lib.models import Generator\n",
+                   "torch.manual_seed(0)\n",
+                   "explore.show(explore.walk(Generator(16, nz=8, ngf=8, nc=1).eval(), n=4));"]}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5}
+
+
+@pytest.fixture
+def lab_over_tmp(tmp_path):
+    """JupyterLab over a folder holding one notebook that shows chapter 06's walk sliders."""
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "sliders.ipynb").write_text(json.dumps(SLIDERS_NOTEBOOK))
+    yield from _serve_lab(tmp_path, root)
+
+
+def test_the_walk_sliders_render_and_redraw_in_jupyterlab(lab_over_tmp):
+    """In a kernel JupyterLab started, explore.show displays ipywidgets (not the static
+    figure): four sliders and a picture, and moving a slider redraws the picture."""
+    import time
+    import urllib.request
+
+    from headless import Watched, chromium, require_browser
+
+    require_browser()
+    base, token = lab_over_tmp
+    with chromium() as browser:
+        watched = Watched(browser, viewport={"width": 1400, "height": 900})
+        try:
+            page = watched.page
+            page.goto(f"{base}/lab/tree/sliders.ipynb?token={token}")
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell .cm-content", timeout=90_000)
+            deadline, idle = time.monotonic() + 90, False    # the kernel up before the run
+            while not idle and time.monotonic() < deadline:
+                with urllib.request.urlopen(f"{base}/api/kernels?token={token}") as r:
+                    idle = any(k["execution_state"] == "idle" for k in json.load(r))
+                page.wait_for_timeout(300)
+            assert idle, "the notebook's kernel did not start"
+            page.click(".jp-Cell .cm-content")
+            page.keyboard.press("Shift+Enter")
+            page.wait_for_selector(".jp-OutputArea .widget-slider", timeout=120_000)
+            sliders = page.locator(".jp-OutputArea .widget-slider")
+            image = page.locator(".jp-OutputArea .widget-image")
+            assert sliders.count() == 4 and image.count() == 1
+            assert page.locator(".jp-OutputArea img:not(.widget-image)").count() == 0  # no static figure
+            before = image.get_attribute("src")
+            handle = page.locator(".jp-OutputArea .widget-slider .noUi-handle").nth(2)   # t
+            handle.focus()
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function(
+                "before => document.querySelector('.jp-OutputArea .widget-image').src !== before",
+                arg=before, timeout=60_000)
+        finally:
+            watched.close()
+    assert not [p for p in watched.problems if "widget" in p.lower()], watched.problems
