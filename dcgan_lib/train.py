@@ -15,9 +15,9 @@ permutation seeded by (seed, epoch), z from a generator seeded by (seed, step), 
 checkpoint holds everything else (both networks and optimizers, step, RNG states, the fixed
 sample noise, the config and its history).
 
-A run folder is never lost or clobbered (:mod:`dcgan_lib.checkpoint`): a lock keeps a second
-run out; ``resume`` continues from the newest readable checkpoint or stops with a message,
-never from step 0 on its own; logs are cut back to the checkpoint's step (lines that are not
+A run folder is never lost or clobbered (:mod:`dcgan_lib.run_folder` on
+:mod:`dcgan_lib.checkpoint`): a lock keeps a second run out; ``resume`` continues from the
+newest readable checkpoint or stops with a message, never from step 0 on its own; logs are cut back to the checkpoint's step (lines that are not
 records are dropped with a warning); SIGINT and SIGTERM finish the current step and write a
 checkpoint, and further signals wait until it is written; out of disk space anywhere
 (checkpoints, logs, sample grids) is a one-line error naming the file and the checkpoint kept;
@@ -32,7 +32,7 @@ rank 0 logs, samples, evaluates and writes checkpoints, in the same format.
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 import math
 import numbers
 import os
@@ -41,7 +41,6 @@ import signal
 import sys
 import threading
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -53,10 +52,11 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from . import checkpoint as ckpt_mod
 from . import data as data_mod
 from . import distributed as dist_mod
-from .checkpoint import (CheckpointError, DiskFullError, JsonlWriter, NothingToResumeError,
-                         RunLock, read_jsonl, save_atomic, write_bytes_atomic, write_jsonl)
+from .checkpoint import (CheckpointError, DiskFullError, JsonlWriter, read_jsonl, save_atomic,
+                         write_bytes_atomic)
 from .models import Discriminator, Generator, batch_stats, default_z_dist, sample_z
 from .rng import seeded_generator
+from .run_folder import RunFolder, list_checkpoints
 
 __all__ = ["TrainConfig", "ConfigError", "TrainingInterrupted", "Trainer", "train",
            "build_models", "load_checkpoint", "load_generator", "load_models",
@@ -334,21 +334,7 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 # ---------------------------------------------------------------- checkpoints
-def list_checkpoints(out: str | Path) -> list[Path]:
-    """Step checkpoints ``ckpt-XXXXXXXX.pt`` in ``out``, oldest first."""
-    return sorted(Path(out).glob("ckpt-*.pt"))
-
-
 RESUME_KEYS = ("optG", "optD", "step", "fixed_z", "rng")
-
-
-def checkpoint_readable(path: str | Path) -> bool:
-    """Whether ``path`` loads as a training checkpoint that ``resume`` would accept."""
-    try:
-        load_checkpoint(path, resume=True)
-    except (CheckpointError, OSError):
-        return False
-    return True
 
 
 def load_checkpoint(path: str | Path, map_location="cpu", resume: bool = False) -> dict:
@@ -601,6 +587,8 @@ class Trainer:
     runs at every epoch end; its ``"fd"`` entry (lower is better) picks ``best.pt``. With no
     evaluator, ``cfg.quality`` decides (:func:`dcgan_lib.metrics.quality_evaluator`). Logs:
     ``log.jsonl`` (per step), ``epochs.jsonl`` (per epoch), ``samples/step-XXXXXXXX.png``.
+    The folder itself (its lock and files, checkpoints on disk, ``config.json``) is
+    ``folder``, a :class:`dcgan_lib.run_folder.RunFolder`; the trainer keeps the training.
     """
 
     def __init__(self, cfg: TrainConfig, dataset: Dataset | None = None,
@@ -609,43 +597,21 @@ class Trainer:
         cfg.validate()
         self.cfg, self.evaluator = cfg, evaluator
         self.out = Path(cfg.out)
-        self._readable_seen: dict[str, tuple] = {}  # name -> (size, mtime, readable)
         self.rank, self.world = dist_mod.rank_and_world()
         self.main = self.rank == 0
-        if resume and not self.out.is_dir():
-            raise NothingToResumeError(f"cannot resume: {self.out} does not exist; start a new "
-                                       "run without --resume, or give the folder of the run "
-                                       "with --out")
-        created = not self.out.exists()
-        # the folders a failed start removes again: --out and its parents it creates
-        made = [p for p in (self.out, *self.out.parents) if not p.exists()]
-        self.lock = RunLock(self.out)
-        if self.main:  # before anything reads or writes the folder
-            self.lock.acquire()
-            if self.lock.took_over:
-                self._say(f"took over the lock of {self.out} left by a run that is no longer "
-                          f"running (pid {self.lock.took_over.get('pid')})")
+        # the folder: lock, files, checkpoints, config.json (only rank 0 writes)
+        self.folder = RunFolder(cfg, functools.partial(load_checkpoint, resume=True), self.main)
+        self.folder.open(resume)  # before anything reads or writes the folder
         try:
             self._setup(dataset)
-            self.history: list[dict] = [{"step": 0, "event": "start", **self._length()}]
             if resume:
                 self.resume()
             else:
-                self._start_fresh(overwrite)
+                self.folder.start_fresh(overwrite)
             self.start_step = self.step
-            if self.main:  # with the lock held: no live process is writing them
-                self._remove_stale_temp()
+            self.folder.remove_stale_temp()
         except BaseException as err:
-            if isinstance(err, DiskFullError) and err.kept is None and self.main:
-                err.kept = self._kept()
-            self.lock.release()
-            if created and self.main:
-                (self.out / ".lock").unlink(missing_ok=True)
-                for p in made:  # deepest first, each only while empty
-                    try:
-                        p.rmdir()
-                    except OSError:
-                        break
+            self.folder.abandon(err)
             raise
 
     # -- set-up ------------------------------------------------------------------
@@ -749,66 +715,7 @@ class Trainer:
                 f"), {free / 2**30:.1f} GiB {where}; lower --batch-size, --num-samples, "
                 "--image-size or --ngf/--ndf, or use --no-preload")
 
-    def _say(self, msg: str) -> None:
-        if self.main:
-            print(msg, file=sys.stderr, flush=True)
-
-    def _length(self) -> dict:
-        """The length this run is asked for, as recorded in each history event."""
-        return {"steps": self.cfg.steps, "epochs": self.cfg.epochs}
-
-    def _remove_stale_temp(self) -> None:
-        """Remove the ``.<name>.tmp<pid>`` files of this run folder that a process killed
-        while writing left behind (:func:`dcgan_lib.checkpoint.remove_stale_temp`)."""
-        removed = ckpt_mod.remove_stale_temp(self.out)
-        if removed:
-            names = ", ".join(f"{p.name} ({ckpt_mod.megabytes(n)})" for p, n in removed[:3])
-            more = f" and {len(removed) - 3} more" if len(removed) > 3 else ""
-            self._say(f"removed {len(removed)} temporary file(s) left in {self.out} by a write "
-                      f"that was cut short: {names}{more}")
-
-    def _readable(self, path: Path) -> bool:
-        """:func:`checkpoint_readable`, remembered per file (name, size, modification time) so
-        that each checkpoint is read at most once by this trainer."""
-        try:
-            st = path.stat()
-        except OSError:
-            return False
-        seen = self._readable_seen.get(path.name)
-        if seen and seen[:2] == (st.st_size, st.st_mtime_ns):
-            return seen[2]
-        ok = checkpoint_readable(path)
-        self._readable_seen[path.name] = (st.st_size, st.st_mtime_ns, ok)
-        return ok
-
-    def _good_checkpoints(self) -> list[Path]:
-        """The step checkpoints that load, oldest first (unreadable ones are left out)."""
-        return [p for p in list_checkpoints(self.out) if self._readable(p)]
-
-    def _kept(self) -> str:
-        """What a run that cannot go on leaves: its newest readable checkpoint."""
-        good = self._good_checkpoints()
-        return (f"the last good checkpoint {good[-1]} is kept" if good else
-                "no checkpoint of this run was written yet")
-
-    # -- the run folder ------------------------------------------------------------
-    def _run_files(self) -> list[Path]:
-        names = ("best.pt", "log.jsonl", "epochs.jsonl", "config.json")
-        return [*list_checkpoints(self.out), *(p for n in names if (p := self.out / n).exists())]
-
-    def _start_fresh(self, overwrite: bool) -> None:
-        old = self._run_files()
-        if not old:
-            return
-        if not overwrite:
-            raise FileExistsError(
-                f"{self.out} already holds a run ({', '.join(p.name for p in old[:4])}); pass "
-                "--resume (resume=True) to continue it, --overwrite (overwrite=True) to replace "
-                "it, or pick another --out")
-        if self.main:  # everything else is checked: now the old run may go
-            for p in [*old, *(self.out / "samples").glob("step-*.png")]:
-                p.unlink(missing_ok=True)
-
+    # -- checkpoints (on disk: the run folder's) ---------------------------------------
     def state(self) -> dict:
         """Everything a resume needs, as tensors and plain Python data (safe to load)."""
         return {
@@ -816,68 +723,45 @@ class Trainer:
             "optG": self.optG.state_dict(), "optD": self.optD.state_dict(),
             "step": self.step, "epoch": self.step / self.steps_per_epoch,
             "best_fd": self.best_fd, "fixed_z": self.fixed_z, "nc": self.nc, "ny": self.ny,
-            "config": asdict(self.cfg), "history": self.history,
+            "config": asdict(self.cfg), "history": self.folder.history,
             "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
                     "cuda": torch.cuda.get_rng_state_all() if self.cuda else None},
         }
 
     def save(self, name: str | None = None) -> Path:
         """Write a checkpoint (``ckpt-<step>.pt``, or ``name``) atomically; keep the last
-        ``keep_last`` readable step checkpoints (an unreadable one takes no slot and is left
-        as it is)."""
-        path = self.out / (name or f"ckpt-{self.step:08d}.pt")
+        ``keep_last`` readable step checkpoints (:meth:`RunFolder.save`)."""
         if not self.main:
-            return path
-        save_atomic(self.state(), path)
-        if name is None:
-            st = path.stat()
-            self._readable_seen[path.name] = (st.st_size, st.st_mtime_ns, True)
-            for old in self._good_checkpoints()[:-self.cfg.keep_last]:
-                old.unlink()
-                self._readable_seen.pop(old.name, None)
-        return path
+            return self.folder.checkpoint_path(self.step, name)
+        return self.folder.save(self.state(), name)
 
     def resume(self) -> Path:
         """Load the newest readable checkpoint in ``cfg.out``, skipping unreadable ones by
-        name; apply changed optimiser settings; cut the logs back to its step."""
-        skipped = []
-        for path in reversed(list_checkpoints(self.out)):
-            try:
-                ck = load_checkpoint(path, map_location=self.device, resume=True)
-            except CheckpointError as err:
-                warnings.warn(f"skipping unreadable checkpoint: {err}", stacklevel=2)
-                skipped.append(path.name)
-                continue
-            self._check_compatible(ck["config"], path)
-            if ck["nc"] != self.nc or (self.cfg.labels and ck.get("ny", 0) != self.ny):
-                raise ConfigError(f"cannot resume from {path}: its models are for {ck['nc']} "
-                                  f"channel(s) and {ck.get('ny', 0)} classes, this run's data "
-                                  f"has {self.nc} and {self.ny}; pass --channels {ck['nc']} "
-                                  "(and the same --dataset) or use a new --out folder")
-            self.G.load_state_dict(ck["G"])
-            self.D.load_state_dict(ck["D"])
-            self.optG.load_state_dict(ck["optG"])
-            self.optD.load_state_dict(ck["optD"])
-            self.step, self.best_fd = ck["step"], ck.get("best_fd", float("inf"))
-            self.fixed_z = ck["fixed_z"].cpu().float()
-            torch.set_rng_state(ck["rng"]["torch"].cpu())
-            random.setstate(_as_rng_state(ck["rng"]["python"]))
-            if self.cuda and ck["rng"].get("cuda") is not None:
-                torch.cuda.set_rng_state_all([s.cpu() for s in ck["rng"]["cuda"]])
-            self.history = list(ck.get("history") or [{"step": 0, "event": "start"}])
-            self._apply_changes(ck["config"])
-            self._truncate_logs()
-            note = f" (skipped unreadable: {', '.join(skipped)})" if skipped else ""
-            from .book import rel
-            self._say(f"resuming {rel(self.out)} from {path.name} at step {self.step}{note}")
-            return path
-        found = [f"{p.name} (unreadable)" for p in list_checkpoints(self.out)]
-        if (self.out / "log.jsonl").exists():
-            found.append(f"log.jsonl ({len(read_jsonl(self.out / 'log.jsonl'))} steps)")
-        raise NothingToResumeError(
-            f"cannot resume {self.out}: no readable checkpoint (found: "
-            f"{', '.join(found) or 'no run files'}); restore a checkpoint into the folder, or "
-            "start again from step 0 with --overwrite instead of --resume")
+        name (:meth:`RunFolder.find_resume`); apply changed optimiser settings; cut the logs
+        back to its step."""
+        path, ck, skipped = self.folder.find_resume(self.device)
+        self._check_compatible(ck["config"], path)
+        if ck["nc"] != self.nc or (self.cfg.labels and ck.get("ny", 0) != self.ny):
+            raise ConfigError(f"cannot resume from {path}: its models are for {ck['nc']} "
+                              f"channel(s) and {ck.get('ny', 0)} classes, this run's data "
+                              f"has {self.nc} and {self.ny}; pass --channels {ck['nc']} "
+                              "(and the same --dataset) or use a new --out folder")
+        self.G.load_state_dict(ck["G"])
+        self.D.load_state_dict(ck["D"])
+        self.optG.load_state_dict(ck["optG"])
+        self.optD.load_state_dict(ck["optD"])
+        self.step, self.best_fd = ck["step"], ck.get("best_fd", float("inf"))
+        self.fixed_z = ck["fixed_z"].cpu().float()
+        torch.set_rng_state(ck["rng"]["torch"].cpu())
+        random.setstate(_as_rng_state(ck["rng"]["python"]))
+        if self.cuda and ck["rng"].get("cuda") is not None:
+            torch.cuda.set_rng_state_all([s.cpu() for s in ck["rng"]["cuda"]])
+        self._apply_changes(ck["config"], ck.get("history"))
+        self.folder.truncate_logs(self.step)
+        note = f" (skipped unreadable: {', '.join(skipped)})" if skipped else ""
+        from .book import rel
+        self.folder.say(f"resuming {rel(self.out)} from {path.name} at step {self.step}{note}")
+        return path
 
     def _check_compatible(self, saved: dict, path: Path) -> None:
         now = asdict(self.cfg)
@@ -890,9 +774,10 @@ class Trainer:
                                   f"this run asks for {k}={b!r}; pass the same "
                                   f"--{k.replace('_', '-')} or use a new --out folder")
 
-    def _apply_changes(self, saved: dict) -> None:
-        """Settings that differ from the checkpoint's: the optimiser's are applied to both
-        Adams from this step on; all are recorded in the history (config.json)."""
+    def _apply_changes(self, saved: dict, history: list[dict] | None) -> None:
+        """Settings that differ from the checkpoint's (``saved``, with its ``history``): the
+        optimiser's are applied to both Adams from this step on; all are recorded in the
+        history (config.json, :meth:`RunFolder.resumed`)."""
         now = asdict(self.cfg)
         changed = {k: [saved.get(k), now[k]] for k in now
                    if k in saved and saved[k] != now[k] and k not in ("progress", "out")}
@@ -901,24 +786,11 @@ class Trainer:
                 group["lr"] = self.cfg.lr
                 group["betas"] = (self.cfg.beta1, self.cfg.beta2)
                 group["weight_decay"] = self.cfg.weight_decay
-        self.history.append({"step": self.step, "event": "resume", **self._length(),
-                             "changed": changed})
+        self.folder.resumed(history, self.step, changed)
         applied = [f"{k} {_fmt(a)} -> {_fmt(b)}" for k, (a, b) in changed.items() if k in OPTIMISER]
         if applied:
-            self._say(f"from step {self.step}: {', '.join(applied)} (recorded in config.json)")
-
-    def _truncate_logs(self) -> None:
-        """Drop log records written after the checkpoint we resume from (no step twice)."""
-        if not self.main:
-            return
-        for name in ("log.jsonl", "epochs.jsonl"):
-            path = self.out / name
-            if path.exists():
-                write_jsonl(path, [r for r in read_jsonl(path) if r.get("step", 0) <= self.step])
-
-    def _write_config(self) -> None:
-        rec = {**asdict(self.cfg), "history": self.history}
-        write_bytes_atomic(self.out / "config.json", json.dumps(rec, indent=1).encode())
+            self.folder.say(f"from step {self.step}: {', '.join(applied)} (recorded in "
+                            "config.json)")
 
     # -- data ----------------------------------------------------------------
     def _batches(self, epoch: int, start: int):
@@ -1036,16 +908,15 @@ class Trainer:
         stop: dict = {"from": self.step}
         handlers = self._catch_signals(stop)
         try:
-            if self.main:
-                self.lock.acquire()
+            self.folder.hold()
             return self._loop(end, stop)
         except DiskFullError as err:
-            err.kept = self._kept()
+            err.kept = self.folder.kept()
             raise
         finally:
             for sig, old in handlers.items():
                 signal.signal(sig, old)
-            self.lock.release()
+            self.folder.close()
 
     def _catch_signals(self, stop: dict) -> dict:
         """Route SIGINT and SIGTERM to ``stop["signal"]`` (checked after every step) for the
@@ -1074,8 +945,7 @@ class Trainer:
     def _loop(self, end: int, stop: dict) -> dict:
         cfg = self.cfg
         self.out.mkdir(parents=True, exist_ok=True)
-        if self.main:
-            self._write_config()
+        self.folder.write_config()
         bar = None
         if cfg.progress and self.main:
             from tqdm import tqdm
@@ -1113,7 +983,7 @@ class Trainer:
                     if self._stopping(stop):
                         path = None if saved else self.save()
                         raise TrainingInterrupted(stop.get("signal", signal.SIGTERM), self.step,
-                                                  path or self.out / f"ckpt-{self.step:08d}.pt",
+                                                  path or self.folder.checkpoint_path(self.step),
                                                   ran=self.step - stop["from"])
                     if self.step >= end:
                         break
@@ -1162,7 +1032,7 @@ class Trainer:
 
     def close(self) -> None:
         """Release the run folder (also done at the end of :meth:`fit`)."""
-        self.lock.release()
+        self.folder.close()
 
 
 def _note(msg: str) -> None:
@@ -1228,7 +1098,7 @@ def train(cfg: TrainConfig, dataset: Dataset | None = None, evaluator=None,
         resume = bool(list_checkpoints(cfg.out))
     tr = Trainer(cfg, dataset, evaluator, resume, overwrite)
     if announce and tr.main and tr.total_steps - tr.step >= LONG_RUN:
-        tr._say(length_note(tr))
+        tr.folder.say(length_note(tr))
     tr.fit()
     return tr
 

@@ -41,9 +41,9 @@ def temp_files(out: Path) -> list[str]:
 # during step 4, more of them while the stop checkpoint of step 4 is being written
 SIGNALLING = """
 import os, signal, sys
-from dcgan_lib import cli, train as T
+from dcgan_lib import cli, run_folder as F, train as T
 first, later = (getattr(signal, s) for s in sys.argv[1:3])
-real_save, real_step = T.save_atomic, T.Trainer.train_step
+real_save, real_step = F.save_atomic, T.Trainer.train_step
 def save(obj, path):
     if obj["step"] == 4 and path.name.startswith("ckpt-"):   # the stop checkpoint
         for s in (later, first, later):
@@ -53,7 +53,7 @@ def step(self, *a):
     if self.step == 3:
         os.kill(os.getpid(), first)
     return real_step(self, *a)
-T.save_atomic, T.Trainer.train_step = save, step
+F.save_atomic, T.Trainer.train_step = save, step
 sys.exit(cli.main(sys.argv[3:]))
 """
 
