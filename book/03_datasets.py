@@ -436,14 +436,22 @@ run.figure(fig, "convergence_per_epoch", caption="left: every line and dot shoul
 # chunks). A model that copied would put its samples much closer to training images than
 # held-out images are: `closer_than_q` is the fraction of samples closer than the 1% quantile
 # of the held-out distances (about 0.01 if nothing is copied, near 1 if everything is).
+# The positive control, a "copying generator": `n_query` random training images with a little
+# Gaussian noise (standard deviation `copy_noise` on the [-1, 1] scale), measured the same way;
+# the test must flag it.
 
 # %%
+copy_noise = 0.02
 nn_rows, nn_found, queries, train_refs = [], {}, {}, {}
 for key in RUN:
     p, q, t0 = P[key], P[key]["n_query"], time.perf_counter()
     g1 = load_generator(base / key / "run" / "epoch1.pt", device)
+    copied = torch.randperm(len(train_sets[key]), generator=torch.Generator().manual_seed(seed + 2))
+    copies = torch.stack([train_sets[key][j][0] for j in copied[:q].tolist()])
+    copies = (copies + copy_noise * torch.randn(copies.shape, generator=torch.Generator()
+                                                .manual_seed(seed + 3))).clamp(-1, 1)
     queries[key] = torch.cat([metrics.generate(g1, q, seed + 1),
-                              metrics.generate(main[key]["G"], q, seed + 1), held[key][:q]])
+                              metrics.generate(main[key]["G"], q, seed + 1), held[key][:q], copies])
     train_refs[key] = train_sets[key].tensors[0] if isinstance(train_sets[key], TensorDataset) \
         else train_sets[key]
     nn_found[key] = memorization.neighbours_in_spaces(
@@ -451,8 +459,9 @@ for key in RUN:
         {"pixels": None, "features": nets[SETUPS[key]["res"]][0].features},
         device=device, num_workers=p["num_workers"])
     for space, (d, i) in nn_found[key].items():
-        for name, part in (("after 1 epoch", slice(0, q)), ("at the end", slice(q, 2 * q))):
-            st = memorization.copy_statistics(d[part, 0], d[2 * q:, 0])
+        for name, part in (("after 1 epoch", slice(0, q)), ("at the end", slice(q, 2 * q)),
+                           ("copying control", slice(3 * q, 4 * q))):
+            st = memorization.copy_statistics(d[part, 0], d[2 * q:3 * q, 0])
             nn_rows.append({"set-up": key, "space": space, "generator": name, **st})
     print(f"{key}: nearest neighbours of {len(queries[key])} images among "
           f"{len(train_sets[key])} training images in {time.perf_counter() - t0:.0f}s")
@@ -493,8 +502,10 @@ for key in RUN:
 # claim on the share of all runs that converged (decided only when the run trained all three
 # set-ups); figure 2's on the gap closed after one epoch;
 # the copying claim on the share of final LSUN-set-up samples nearer a training image, in the
-# classifier's features, than 99% of held-out images are. Under the table: each set-up's
-# runs in one line, and where a set-up did not converge, the likeliest cause from its curves.
+# classifier's features, than 99% of held-out images are. Under the table: the copying
+# test's positive control (the copying generator above, which the same rule must not pass),
+# each set-up's runs in one line, and where a set-up did not converge, the likeliest cause
+# from its curves.
 
 # %%
 M = claims.Measure
@@ -520,6 +531,14 @@ if len(RUN) == len(SETUPS):   # stability *across data sets*: only when all thre
         + ", ".join(f"{key} {sum(r['gap_closed'] >= CONVERGED for r in by_setup[key])}/"
                     f"{len(by_setup[key])}" for key in RUN)))
 verdicts = run.verdicts(measured)
+if "lsun" in RUN:   # the positive control: the copying generator judged by the same rule
+    copying = next(c for c in claims.CLAIMS if c.id == "sec4.1-no-copying")
+    closer_copies = next(r["closer_than_q"] for r in nn_rows if r["set-up"] == "lsun"
+                         and r["space"] == "features" and r["generator"] == "copying control")
+    control = copying.decide({"lsun_closer_than_q": M.binomial(round(closer_copies * q), q)})
+    print(f"positive control: {q} training images plus noise of sd {copy_noise} judged as if "
+          f"they were the LSUN set-up's samples: closer_than_q {closer_copies:.3f}, "
+          f"{control['verdict']}; the test must not pass it")
 for key in RUN:   # each set-up in one line; where runs did not converge, the likeliest cause
     rs, m = by_setup[key], main[key]
     bad = [r for r in rs if r["gap_closed"] < CONVERGED]
