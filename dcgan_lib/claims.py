@@ -477,6 +477,19 @@ _T3_TEST = ("the mean over trained models with its 95% Student-t half-width agai
             "baseline's; McNemar's exact paired test per seed printed beside (two-sided, 0.05)")
 
 
+
+#: The protocol the two paired claims of section 6.3.1 (chapter 08) share.
+_SEC631_PAIRED = Protocol(
+    data="118 boxed samples of the authors' SVHN G (book/data/svhn_boxes.json)",
+    models="one trained model (the authors' SVHN G); 52 'object' maps vs "
+           "control_draws independent draws of 52 random maps, none an object map "
+           "(cpu 10 draws, seeds seed .. seed + 9)",
+    read="after dropping the maps, per boxed sample; each sample's random baseline "
+         "is its mean over the draws",
+    test="Beats against 0: the mean of the per-sample paired differences (object "
+         "minus the mean over draws) with its 95% Student-t half-width over samples; "
+         "the spread between draws printed beside")
+
 CLAIMS: list[Claim] = [
     # -- chapter 01: section 3, figure 1 --
     Claim("fig1-generator", "01_architecture", "§3, Fig. 1",
@@ -714,16 +727,7 @@ CLAIMS: list[Claim] = [
           "mean over samples",
           "no difference from as many random maps (paired, mean over control_draws draws)",
           Beats("lower"), baseline_value=Measure(0.0, 0.0),
-          protocol=Protocol(
-              data="118 boxed samples of the authors' SVHN G (book/data/svhn_boxes.json)",
-              models="one trained model (the authors' SVHN G); 52 'object' maps vs "
-                     "control_draws independent draws of 52 random maps, none an object map "
-                     "(cpu 10 draws, seeds seed .. seed + 9)",
-              read="after dropping the maps, per boxed sample; each sample's random baseline "
-                   "is its mean over the draws",
-              test="Beats against 0: the mean of the per-sample paired differences (object "
-                   "minus the mean over draws) with its 95% Student-t half-width over samples; "
-                   "the spread between draws printed beside"),
+          protocol=_SEC631_PAIRED,
           scope="stand-in: the authors' SVHN G and digits for the bedroom G and windows"),
     Claim("sec6.3.1-targeted", "08_forgetting", "§6.3.1, Fig. 6",
           "the rest of the scene is kept while windows go",
@@ -732,16 +736,7 @@ CLAIMS: list[Claim] = [
           "object maps dropped minus its mean over the random draws; mean over samples",
           "no difference from as many random maps (paired, mean over control_draws draws)",
           Beats("higher"), baseline_value=Measure(0.0, 0.0),
-          protocol=Protocol(
-              data="118 boxed samples of the authors' SVHN G (book/data/svhn_boxes.json)",
-              models="one trained model (the authors' SVHN G); 52 'object' maps vs "
-                     "control_draws independent draws of 52 random maps, none an object map "
-                     "(cpu 10 draws, seeds seed .. seed + 9)",
-              read="after dropping the maps, per boxed sample; each sample's random baseline "
-                   "is its mean over the draws",
-              test="Beats against 0: the mean of the per-sample paired differences (object "
-                   "minus the mean over draws) with its 95% Student-t half-width over samples; "
-                   "the spread between draws printed beside"),
+          protocol=_SEC631_PAIRED,
           scope="stand-in: the authors' SVHN G and digits for the bedroom G and windows"),
     Claim("sec6.3.1-unreadable", "08_forgetting", "§6.3.1, Fig. 6",
           "the network forgets to draw windows: in the new samples they mostly vanish",
