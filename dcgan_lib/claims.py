@@ -477,7 +477,6 @@ _T3_TEST = ("the mean over trained models with its 95% Student-t half-width agai
             "baseline's; McNemar's exact paired test per seed printed beside (two-sided, 0.05)")
 
 
-
 #: The protocol the two paired claims of section 6.3.1 (chapter 08) share.
 _SEC631_PAIRED = Protocol(
     data="118 boxed samples of the authors' SVHN G (book/data/svhn_boxes.json)",
@@ -489,6 +488,7 @@ _SEC631_PAIRED = Protocol(
     test="Beats against 0: the mean of the per-sample paired differences (object "
          "minus the mean over draws) with its 95% Student-t half-width over samples; "
          "the spread between draws printed beside")
+
 
 CLAIMS: list[Claim] = [
     # -- chapter 01: section 3, figure 1 --
