@@ -237,8 +237,9 @@ def plan(profile: str, steps: list[graph.Step], results: Path, data_root: str,
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--profile", choices=("smoke", "cpu", "full"), default="smoke")
-    ap.add_argument("--only", nargs="*", help="chapters or steps to run (e.g. 02_training, 02, "
-                    "03_datasets-lsun)")
+    ap.add_argument("--only", nargs="+", action="extend",
+                    help="chapters or steps to run (e.g. 02_training, 02, 03_datasets-lsun); "
+                    "several after one --only or over repeated --only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-root", default="", help="data folder (default $DCGAN_DATA or "
                     "~/.cache/dcgan_lib/data)")

@@ -174,3 +174,16 @@ def test_plan_and_run_get_the_typed_values(tmp_path, capsys, monkeypatch):
     assert type(p["epochs"]) is int and (p["profile"], p["seed"]) == ("smoke", 0)
     assert "epochs" not in calls["01_architecture"]
     assert "01_architecture has no parameter dataset, epochs, lr, seeds: not passed" in out
+
+
+def test_repeated_only_adds_steps_instead_of_replacing_them(capsys, monkeypatch):
+    """`--only 06 --only 09` plans both (argparse's default kept only the last)."""
+    planned = []
+    monkeypatch.setattr(run_book, "plan", lambda profile, steps, *a, **k:
+                        planned.append([s.name for s in steps]) or "the plan")
+    for argv in (["--only", "06", "--only", "09"], ["--only", "06", "09"]):
+        code, out, err = run_main(["--profile", "smoke", "--plan", *argv], capsys)
+        assert (code, err) == (0, "")
+    assert planned == [["06_latent_walk", "09_vector_arithmetic"]] * 2
+    code, out, err = run_main(["--profile", "smoke", "--plan", "--only"], capsys)
+    assert code == 2 and "--only" in err and "Traceback" not in err      # a bare --only
