@@ -30,7 +30,7 @@ from dcgan_lib import provenance  # noqa: E402
 # 06_latent_walk, 09_vector_arithmetic: issue 25's measured baselines (the look-up table
 # walked between non-anchor points; random directions for figure 8, and its class-kept part as
 # the claim fig8-kept); their cpu runs need chapter 02's cpu model (about an hour), pending.
-AWAITING_REPUBLICATION: set[str] = {"03_datasets"}
+AWAITING_REPUBLICATION: set[str] = set()
 
 
 def report(repo: Path = REPO, excused: set[str] | None = None
