@@ -89,7 +89,13 @@ def test_a_notebook_run_under_another_protocol_is_reported(monkeypatch):
     line = next(ln for ln in table.splitlines() if ln.startswith(f"| **{cid}**"))
     assert "**not run here** (awaiting re-publication under the amended protocol; earlier " \
         f"verdict: {row['verdict']})" in line
-    assert "run under an earlier protocol" in claims.results_page(REPO / "book")
+    # the results page reads the notebooks itself: the row's fingerprint is that of another run
+    real_fingerprint = claims.run_fingerprint
+    monkeypatch.setattr(claims, "run_fingerprint", lambda r, reg: "0123456789ab"
+                        if r["id"] == cid else real_fingerprint(r, reg))
+    page = claims.results_page(REPO / "book")
+    line = next(ln for ln in page.splitlines() if ln.startswith(f"- **{cid}**"))
+    assert "run under an earlier protocol" in line
 
 
 def test_register_adds_new_claims_and_never_changes_an_entry(tmp_path, monkeypatch):
